@@ -1,0 +1,84 @@
+"""The dry-run adapter: publishes to an outbox file instead of a platform.
+
+Every published post is appended as one JSON line to
+``<data_dir>/outbox/<channel>.jsonl``, so staff can see exactly what would
+have gone out, and the returned URL is a stand-in under the configured
+``dry_run_base_url``. The post's content is still checked as the real kind
+of channel would check it, so a dry run finds the same mistakes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from visibility.adapters.base import Adapter, Publication, Published
+from visibility.derive.limits import LINK_PLACEHOLDER, check_post
+from visibility.errors import PermanentChannelError, ValidationError
+
+_LOCK = threading.Lock()
+
+
+def outbox_path(data_dir: Path, channel: str) -> Path:
+    return data_dir / "outbox" / f"{channel}.jsonl"
+
+
+def read_outbox(data_dir: Path, channel: str) -> list[dict[str, object]]:
+    path = outbox_path(data_dir, channel)
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+class DryRunAdapter(Adapter):
+    def __init__(self, channel: str, *, data_dir: Path, base_url: str) -> None:
+        self.channel = channel
+        self.path = outbox_path(data_dir, channel)
+        self.base_url = base_url.rstrip("/")
+
+    def publish(self, publication: Publication) -> Published:
+        body = publication.body
+        if LINK_PLACEHOLDER in body:
+            if not publication.link:
+                raise PermanentChannelError(
+                    "the post has no article link to put in place of {link}", channel=self.channel
+                )
+            body = body.replace(LINK_PLACEHOLDER, publication.link)
+        try:
+            check_post(
+                post_id=publication.post_id,
+                kind=publication.kind,
+                body=body,
+                title=publication.title,
+                required_link=publication.link if publication.kind != "website" else None,
+            )
+        except ValidationError as exc:
+            raise PermanentChannelError(str(exc), channel=self.channel) from exc
+        external_id = f"{self.channel}-{publication.post_id}"
+        url = f"{self.base_url}/{self.channel}/{publication.post_id}"
+        record = {
+            "external_id": external_id,
+            "url": url,
+            "post_id": publication.post_id,
+            "news_item_id": publication.news_item_id,
+            "channel": self.channel,
+            "kind": publication.kind,
+            "title": publication.title,
+            "excerpt": publication.excerpt,
+            "body": body,
+            "published_at": datetime.now(UTC).isoformat(),
+        }
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with _LOCK:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One write of one line, flushed and synced: a crash leaves either
+            # the whole record or none of it.
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        return Published(external_id=external_id, url=url)

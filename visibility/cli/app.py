@@ -1,0 +1,331 @@
+"""The ``visibility`` command line for communications staff.
+
+Every command prints one clear line and exits non-zero on a user mistake
+(``UserError``); ``--json`` prints the records with all their fields for
+scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.console import Console
+
+from visibility import __version__
+from visibility.cli import render
+from visibility.cli.editor import edit_text
+from visibility.errors import UserError, VisibilityError
+from visibility.logs import setup_logging
+from visibility.queue.states import PostStatus
+from visibility.workflow import Visibility
+
+app = typer.Typer(
+    help="Turn news items into website articles, Facebook posts and tweets, on schedule.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+news_app = typer.Typer(help="News items: add and look at them.", no_args_is_help=True)
+posts_app = typer.Typer(
+    help="Visibility posts: review, edit, approve, schedule.", no_args_is_help=True
+)
+channels_app = typer.Typer(help="Channel accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(news_app, name="news")
+app.add_typer(posts_app, name="posts")
+app.add_typer(channels_app, name="channels")
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False, soft_wrap=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records for scripts.")]
+
+
+@contextmanager
+def _open() -> Iterator[Visibility]:
+    visibility = Visibility.open()
+    try:
+        yield visibility
+    finally:
+        visibility.close()
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _post_dict(v: Visibility, post_id: int) -> dict[str, Any]:
+    post = v.store.get_post(post_id)
+    data = post.to_dict()
+    data["waiting"] = v.waiting_reason(post)
+    data["measured"] = str(render.measured(post))
+    return data
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"visibility {__version__}")
+        raise typer.Exit()
+
+
+# -- news ----------------------------------------------------------------
+
+
+@news_app.command("add")
+def news_add(
+    path: Annotated[Path, typer.Argument(help="A .txt, .md or .html file; - reads stdin.")],
+    language: Annotated[
+        str | None, typer.Option(help="Language code (sq, sr, en); detected when omitted.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a news item and derive a draft post for every channel."""
+    with _open() as v:
+        if str(path) == "-":
+            added = v.add_news_text(sys.stdin.read(), source="<stdin>", fmt=None, language=language)
+        else:
+            added = v.add_news_file(path, language=language)
+        if as_json:
+            _print_json(
+                {
+                    "news_item": added.news.to_dict(),
+                    "created": added.created,
+                    "posts": [_post_dict(v, p.id) for p in added.posts],
+                }
+            )
+            return
+        verb = "added" if added.created else "already known as"
+        out.print(f"news item {added.news.id} {verb}: {added.news.title}")
+        out.print(render.posts_table(added.posts))
+
+
+@news_app.command("list")
+def news_list(as_json: JsonOpt = False) -> None:
+    """List news items, newest first."""
+    with _open() as v:
+        items = v.store.list_news()
+        if as_json:
+            _print_json([n.to_dict() for n in items])
+            return
+        out.print(render.news_table(items))
+
+
+@news_app.command("show")
+def news_show(news_id: int, as_json: JsonOpt = False) -> None:
+    """Show a news item and its posts."""
+    with _open() as v:
+        news = v.store.get_news(news_id)
+        posts = v.store.list_posts(news_item_id=news_id)
+        if as_json:
+            _print_json({**news.to_dict(), "posts": [_post_dict(v, p.id) for p in posts]})
+            return
+        out.print(render.news_detail(news))
+        out.print(render.posts_table(posts))
+
+
+# -- posts ---------------------------------------------------------------
+
+
+def _status(values: list[str] | None) -> list[PostStatus]:
+    result = []
+    for value in values or []:
+        try:
+            result.append(PostStatus(value))
+        except ValueError:
+            known = ", ".join(s.value for s in PostStatus)
+            raise UserError(f"unknown status {value!r}; use one of {known}") from None
+    return result
+
+
+@posts_app.command("list")
+def posts_list(
+    status: Annotated[
+        list[str] | None, typer.Option(help="Only posts in this status (repeatable).")
+    ] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel account.")] = None,
+    news: Annotated[int | None, typer.Option(help="Only posts of this news item.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List posts with their status and schedule."""
+    with _open() as v:
+        if channel is not None:
+            v.config.channel(channel)
+        posts = v.store.list_posts(status=_status(status), channel=channel, news_item_id=news)
+        if as_json:
+            _print_json([_post_dict(v, p.id) for p in posts])
+            return
+        out.print(render.posts_table(posts, waiting={p.id: v.waiting_reason(p) for p in posts}))
+
+
+@posts_app.command("show")
+def posts_show(post_id: int, as_json: JsonOpt = False) -> None:
+    """Show a post in full, with every publish attempt."""
+    with _open() as v:
+        post = v.store.get_post(post_id)
+        attempts = v.store.attempts(post_id)
+        if as_json:
+            _print_json({**_post_dict(v, post_id), "attempts": [a.to_dict() for a in attempts]})
+            return
+        out.print(render.post_detail(post, v.channel_of(post), v.waiting_reason(post)))
+        if attempts:
+            out.print(render.attempts_table(attempts))
+
+
+@posts_app.command("edit")
+def posts_edit(
+    post_id: int,
+    text: Annotated[str | None, typer.Option(help="The new text (else $EDITOR opens).")] = None,
+    title: Annotated[str | None, typer.Option(help="A new title (website posts).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a post's text; an approved or scheduled post goes back to draft."""
+    with _open() as v:
+        post = v.store.get_post(post_id)
+        if text is None and title is None:
+            edited = edit_text(post.body, suffix=".html" if post.kind == "website" else ".txt")
+            if edited.strip() == post.body.strip():
+                out.print(f"post {post_id} unchanged")
+                return
+            text = edited.strip()
+        updated = v.edit(post_id, body=text, title=title)
+        if as_json:
+            _print_json(_post_dict(v, post_id))
+            return
+        out.print(f"post {post_id} edited, now {updated.status.value} ({render.measured(updated)})")
+
+
+@posts_app.command("approve")
+def posts_approve(
+    post_ids: Annotated[list[int], typer.Argument(help="One or more post ids.")],
+    by: Annotated[str, typer.Option("--by", help="Who approves.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve posts for publishing (they must fit their channel's limits)."""
+    with _open() as v:
+        done = [v.approve(pid, by=by) for pid in post_ids]
+        if as_json:
+            _print_json([_post_dict(v, p.id) for p in done])
+            return
+        for post in done:
+            out.print(f"post {post.id} approved by {post.approved_by}")
+
+
+@posts_app.command("schedule")
+def posts_schedule(
+    post_ids: Annotated[list[int], typer.Argument(help="One or more post ids.")],
+    at: Annotated[
+        str | None,
+        typer.Option(help="Wall time in the channel's timezone, e.g. '2026-12-01 09:30'."),
+    ] = None,
+    next_slot: Annotated[
+        bool, typer.Option("--next-slot", help="The channel's next free posting slot.")
+    ] = False,
+    now: Annotated[bool, typer.Option("--now", help="As soon as possible.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Schedule approved posts."""
+    if sum((at is not None, next_slot, now)) != 1:
+        raise UserError("say when, with exactly one of --at TIME, --next-slot or --now")
+    mode: Literal["at", "next-slot", "now"] = (
+        "at" if at is not None else "next-slot" if next_slot else "now"
+    )
+    with _open() as v:
+        done = [v.schedule(pid, at=at, mode=mode) for pid in post_ids]
+        if as_json:
+            _print_json([_post_dict(v, p.id) for p in done])
+            return
+        for post in done:
+            out.print(f"post {post.id} scheduled for {render.when(post, v.channel_of(post))}")
+
+
+@posts_app.command("cancel")
+def posts_cancel(post_ids: list[int], as_json: JsonOpt = False) -> None:
+    """Cancel posts that have not been published."""
+    with _open() as v:
+        done = [v.cancel(pid) for pid in post_ids]
+        if as_json:
+            _print_json([_post_dict(v, p.id) for p in done])
+            return
+        for post in done:
+            out.print(f"post {post.id} cancelled")
+
+
+@posts_app.command("retry")
+def posts_retry(post_ids: list[int], as_json: JsonOpt = False) -> None:
+    """Send failed posts back to approved, to be scheduled again."""
+    with _open() as v:
+        done = [v.retry(pid) for pid in post_ids]
+        if as_json:
+            _print_json([_post_dict(v, p.id) for p in done])
+            return
+        for post in done:
+            out.print(f"post {post.id} is approved again; schedule it to publish")
+
+
+# -- channels, db, run ---------------------------------------------------
+
+
+@channels_app.command("list")
+def channels_list(as_json: JsonOpt = False) -> None:
+    """List channel accounts from the configuration."""
+    with _open() as v:
+        accounts = {a.name: a for a in v.store.channel_accounts()}
+        rows = [render.channel_dict(c, accounts.get(c.name)) for c in v.config.channels]
+        if as_json:
+            _print_json(rows)
+            return
+        source = v.config.source or "built-in defaults (three dry-run channels)"
+        out.print(f"channels from {source}")
+        out.print(render.channels_table(rows))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or update the database tables."""
+    with _open() as v:
+        out.print(f"database is up to date: {v.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command("run")
+def run(
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Add the shipped sample news item, approve and publish its posts now, then exit.",
+        ),
+    ] = False,
+    exit_when_idle: Annotated[
+        bool, typer.Option("--exit-when-idle", help="Exit once nothing is due or publishing.")
+    ] = False,
+) -> None:
+    """Run the scheduler service that publishes due posts (stop with Ctrl-C or SIGTERM)."""
+    from visibility.service.demo import run_demo
+    from visibility.service.runner import Service, idle
+
+    with _open() as v:
+        setup_logging(v.settings.log_level)
+        if demo:
+            run_demo(v, out)
+            return
+        service = Service(v)
+        service.run_forever(until=(lambda: idle(v)) if exit_when_idle else None)
+
+
+def main() -> None:
+    try:
+        app()
+    except VisibilityError as exc:
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        err.print("error:", style="bold red", end=" ")
+        err.print(str(exc), markup=False)
+        sys.exit(1)

@@ -1,0 +1,174 @@
+"""How records look on a terminal (Rich tables); JSON output lives in the records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from visibility.config.channels import Channel
+from visibility.derive.limits import Measure, measure
+from visibility.queue.models import ChannelAccount
+from visibility.queue.store import AttemptView, NewsView, PostView
+
+_STATUS_STYLE = {
+    "draft": "yellow",
+    "approved": "cyan",
+    "scheduled": "blue",
+    "publishing": "magenta",
+    "published": "green",
+    "failed": "bold red",
+    "cancelled": "dim",
+}
+
+
+def measured(post: PostView) -> Measure:
+    return measure(post.kind, post.body)
+
+
+def when(post: PostView, channel: Channel | None = None) -> str:
+    if post.scheduled_at is None:
+        return "-"
+    if channel is None:
+        return post.scheduled_at.strftime("%Y-%m-%d %H:%M UTC")
+    local = post.scheduled_at.astimezone(channel.tz)
+    return f"{local:%Y-%m-%d %H:%M %Z} ({channel.timezone})"
+
+
+def _status(post: PostView) -> Text:
+    return Text(post.status.value, style=_STATUS_STYLE.get(post.status.value, ""))
+
+
+def _one_line(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def posts_table(
+    posts: Sequence[PostView], *, waiting: Mapping[int, str | None] | None = None
+) -> Table:
+    table = Table(title=None, show_lines=False)
+    for column in ("id", "news", "channel", "status", "scheduled (UTC)", "length", "text / note"):
+        table.add_column(column, overflow="fold")
+    for post in posts:
+        note = post.last_error or (waiting or {}).get(post.id) or _one_line(post.title or post.body)
+        m = measured(post)
+        length = f"{m.length}/{m.limit}" if m.limit else str(m.length)
+        table.add_row(
+            str(post.id),
+            str(post.news_item_id),
+            post.channel,
+            _status(post),
+            when(post),
+            length,
+            note,
+        )
+    return table
+
+
+def news_table(items: Sequence[NewsView]) -> Table:
+    table = Table()
+    for column in ("id", "language", "date", "title", "source"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            str(item.id),
+            item.language,
+            item.dateline_date.isoformat() if item.dateline_date else "-",
+            _one_line(item.title, 70),
+            item.source,
+        )
+    return table
+
+
+def news_detail(news: NewsView) -> Panel:
+    lines = [
+        news.title,
+        f"social title: {news.social_title}",
+        f"language: {news.language}   format: {news.source_format}   source: {news.source}",
+    ]
+    if news.dateline_date or news.dateline_place:
+        lines.append(f"dateline: {news.dateline_date or '?'}, {news.dateline_place or '?'}")
+    if news.contact_email:
+        lines.append(f"contact: {news.contact_email}")
+    if news.canonical_url:
+        lines.append(f"url: {news.canonical_url}")
+    lines.append("")
+    lines.append(news.lead)
+    return Panel(Text("\n".join(lines)), title=f"news item {news.id}")
+
+
+def post_detail(post: PostView, channel: Channel, waiting: str | None) -> Panel:
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("channel", f"{post.channel} ({channel.kind}, posts as {post.kind})")
+    head.add_row("status", _status(post))
+    head.add_row("news item", str(post.news_item_id))
+    head.add_row("scheduled", when(post, channel))
+    head.add_row("length", str(measured(post)))
+    if post.approved_by:
+        head.add_row("approved by", f"{post.approved_by} at {post.approved_at:%Y-%m-%d %H:%M} UTC")
+    if waiting:
+        head.add_row("waiting", waiting)
+    if post.external_id:
+        head.add_row("published", f"{post.external_id} {post.external_url or ''}")
+    if post.last_error:
+        head.add_row("last error", Text(post.last_error, style="red"))
+    parts: list[Any] = [head, Text("")]
+    if post.title:
+        parts.append(Text(post.title, style="bold"))
+    parts.append(Text(post.body))
+    return Panel(Group(*parts), title=f"post {post.id}")
+
+
+def attempts_table(attempts: Sequence[AttemptView]) -> Table:
+    table = Table(title="publish attempts")
+    for column in ("#", "started (UTC)", "worker", "outcome", "external id / error"):
+        table.add_column(column, overflow="fold")
+    for number, attempt in enumerate(attempts, 1):
+        table.add_row(
+            str(number),
+            f"{attempt.started_at:%Y-%m-%d %H:%M:%S}",
+            attempt.worker,
+            attempt.outcome or "in flight",
+            attempt.error or attempt.external_id or "",
+        )
+    return table
+
+
+def channel_dict(channel: Channel, account: ChannelAccount | None) -> dict[str, Any]:
+    return {
+        "name": channel.name,
+        "kind": channel.kind,
+        "posts_as": channel.post_kind,
+        "enabled": channel.enabled,
+        "language": channel.language,
+        "timezone": channel.timezone,
+        "slots": [str(s) for s in channel.slots],
+        "hashtags": list(channel.hashtags),
+        "secrets": sorted(channel.secrets),  # names of roles only, never values
+        "attention": account.attention if account else None,
+    }
+
+
+def channels_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    table = Table()
+    for column in ("name", "kind", "posts as", "enabled", "language", "timezone", "slots", "note"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["kind"],
+            row["posts_as"],
+            "yes" if row["enabled"] else "no",
+            row["language"] or "any",
+            row["timezone"],
+            ", ".join(row["slots"]) or "-",
+            row["attention"] or "",
+        )
+    return table

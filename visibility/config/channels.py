@@ -1,0 +1,326 @@
+"""Channel accounts and organisation defaults, declared in a TOML file.
+
+Secrets are never written in the TOML file: a channel names the secrets it
+needs (``secrets = { page_access_token = "FB_NATIONAL_TOKEN" }``) and their
+values come from the environment or from files in the secrets folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from visibility.config.slots import Slot, parse_slot
+from visibility.errors import ConfigError
+
+ChannelKind = Literal["website", "facebook", "twitter", "dry-run"]
+PostKind = Literal["website", "facebook", "twitter"]
+POST_KINDS: tuple[PostKind, ...] = ("website", "facebook", "twitter")
+
+#: The secrets each kind of account needs, by role.
+REQUIRED_SECRETS: Mapping[str, tuple[str, ...]] = {
+    "twitter": ("api_key", "api_secret", "access_token", "access_token_secret"),
+    "facebook": ("page_access_token",),
+    "website": ("username", "application_password"),
+    "dry-run": (),
+}
+
+DEFAULT_TIMEZONE = "Europe/Belgrade"
+DEFAULT_SLOTS = ("mon-fri 09:30", "mon-fri 14:00")
+
+_EXAMPLE_NAME = "lowercase letters, digits, '-' or '_', e.g. 'fb-national'"
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {value!r}: use an IANA name such as 'Europe/Belgrade'"
+        ) from None
+    return value
+
+
+class OrganisationConfig(BaseModel):
+    """Defaults for every channel, and words that titles must keep as written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "Qendra Burimore"
+    language: str = Field(default="sq", pattern=r"^[a-z]{2}$")
+    timezone: str = DEFAULT_TIMEZONE
+    acronyms: list[str] = Field(
+        default_factory=list, description="Added to the built-in acronyms (OShC, TACSO, ...)."
+    )
+    proper_names: list[str] = Field(
+        default_factory=list,
+        description="Word stems kept capitalised in sentence case, e.g. 'Mitrovic'.",
+    )
+    funding_disclaimer: str | None = None
+    hashtags: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return _check_timezone(value)
+
+
+class ChannelConfig(BaseModel):
+    """One channel account as written in the TOML file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    kind: ChannelKind
+    imitates: PostKind | None = Field(
+        default=None, description="For kind 'dry-run': which real kind it derives posts as."
+    )
+    enabled: bool = True
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}$",
+        description="Only news items in this language get posts here; unset takes all.",
+    )
+    timezone: str | None = None
+    slots: list[str] = Field(default_factory=lambda: list(DEFAULT_SLOTS))
+    hashtags: list[str] | None = None
+    template: Path | None = None
+    secrets: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timezone(value)
+
+    @field_validator("slots")
+    @classmethod
+    def _slots(cls, value: list[str]) -> list[str]:
+        for slot in value:
+            parse_slot(slot)
+        return value
+
+    @field_validator("hashtags")
+    @classmethod
+    def _hashtags(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        tags = []
+        for tag in value:
+            tag = tag.strip()
+            if not tag.startswith("#"):
+                tag = "#" + tag
+            if len(tag) < 2 or any(ch.isspace() for ch in tag):
+                raise ValueError(f"hashtag {tag!r} must be one word, e.g. '#CivilSociety'")
+            tags.append(tag)
+        return tags
+
+
+class ChannelsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: OrganisationConfig = Field(default_factory=OrganisationConfig)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel account ready to use: defaults applied, timezone and slots parsed."""
+
+    name: str
+    kind: ChannelKind
+    post_kind: PostKind
+    enabled: bool
+    language: str | None  # None: takes news items in any language
+    tz: ZoneInfo
+    slots: tuple[Slot, ...]
+    hashtags: tuple[str, ...]
+    template: Path | None
+    secrets: Mapping[str, SecretStr] = field(repr=False)
+    options: Mapping[str, str | int | float | bool]
+
+    @property
+    def timezone(self) -> str:
+        return self.tz.key
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    organisation: OrganisationConfig
+    channels: tuple[Channel, ...]
+    source: Path | None
+
+    def channel(self, name: str) -> Channel:
+        for channel in self.channels:
+            if channel.name == name:
+                return channel
+        known = ", ".join(c.name for c in self.channels)
+        raise ConfigError(f"no channel named {name!r}; configured channels: {known}")
+
+    @property
+    def enabled_channels(self) -> tuple[Channel, ...]:
+        return tuple(c for c in self.channels if c.enabled)
+
+
+def default_channels() -> list[ChannelConfig]:
+    """Three dry-run accounts, so every command works with no configuration."""
+    return [
+        ChannelConfig(name=kind, kind="dry-run", imitates=kind)
+        for kind in ("website", "facebook", "twitter")
+    ]
+
+
+def _where(loc: Sequence[int | str], data: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+        else:
+            parts.append(item)
+    text = ".".join(parts)
+    if len(loc) >= 2 and loc[0] == "channels" and isinstance(loc[1], int):
+        channels = data.get("channels")
+        if isinstance(channels, list) and loc[1] < len(channels):
+            name = channels[loc[1]].get("name") if isinstance(channels[loc[1]], dict) else None
+            if name:
+                text += f" (channel {name!r})"
+    return text
+
+
+def _explain(err: Mapping[str, Any]) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "literal_error" and err["loc"][-1] == "kind":
+        return f"unknown kind {err.get('input')!r}: use one of website, facebook, twitter, dry-run"
+    if err["type"] == "extra_forbidden":
+        return "unknown key: remove it or check its spelling"
+    if err["type"] == "string_pattern_mismatch" and err["loc"][-1] == "name":
+        return f"invalid name {err.get('input')!r}: use {_EXAMPLE_NAME}"
+    return msg
+
+
+def _lookup_secret(name: str, secret_dirs: Sequence[Path]) -> SecretStr | None:
+    value = os.environ.get(name)
+    if value:
+        return SecretStr(value)
+    for folder in secret_dirs:
+        path = folder / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8").strip()
+            if text:
+                return SecretStr(text)
+    return None
+
+
+def parse_channels(
+    data: Mapping[str, Any], *, source: str, secret_dirs: Sequence[Path] = ()
+) -> AppConfig:
+    """Validate the TOML document and resolve defaults and secrets."""
+    try:
+        parsed = ChannelsFile.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_where(e['loc'], data)}: {_explain(e)}" for e in exc.errors()]
+        raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+
+    org = parsed.organisation
+    configs = parsed.channels or default_channels()
+    problems = []
+    seen: set[str] = set()
+    channels = []
+    for index, cfg in enumerate(configs):
+        where = f"channels[{index}] (channel {cfg.name!r})"
+        if cfg.name in seen:
+            problems.append(f"{where}.name: duplicate channel name; give each account its own")
+        seen.add(cfg.name)
+        if cfg.kind == "dry-run":
+            if cfg.imitates is None:
+                problems.append(
+                    f"{where}.imitates: a dry-run channel must say which kind it imitates "
+                    "(website, facebook or twitter)"
+                )
+                continue
+            post_kind: PostKind = cfg.imitates
+        else:
+            if cfg.imitates is not None and cfg.imitates != cfg.kind:
+                problems.append(f"{where}.imitates: only dry-run channels imitate another kind")
+            post_kind = cfg.kind
+        secrets: dict[str, SecretStr] = {}
+        for role in REQUIRED_SECRETS[cfg.kind]:
+            secret_name = cfg.secrets.get(role)
+            if secret_name is None:
+                if cfg.enabled:
+                    problems.append(
+                        f"{where}.secrets.{role}: missing; name the environment variable "
+                        f'or secret file that holds it, e.g. {role} = "{cfg.name.upper()}_'
+                        f'{role.upper()}"'.replace("-", "_")
+                    )
+                continue
+            value = _lookup_secret(secret_name, secret_dirs)
+            if value is None:
+                if cfg.enabled:
+                    places = " or ".join(str(d / secret_name) for d in secret_dirs) or (
+                        "a file in VISIBILITY_SECRETS_DIR"
+                    )
+                    problems.append(
+                        f"{where}.secrets.{role}: secret {secret_name} is not set; "
+                        f"export {secret_name}=... or put it in {places}"
+                    )
+                continue
+            secrets[role] = value
+        unknown_roles = set(cfg.secrets) - set(REQUIRED_SECRETS[cfg.kind])
+        for role in sorted(unknown_roles):
+            problems.append(
+                f"{where}.secrets.{role}: a {cfg.kind} channel has no secret called {role!r}; "
+                f"it takes {', '.join(REQUIRED_SECRETS[cfg.kind]) or 'none'}"
+            )
+        template = cfg.template
+        if template is not None and not template.is_absolute() and source != "<defaults>":
+            template = Path(source).parent / template
+        if template is not None and not template.is_file():
+            problems.append(f"{where}.template: no such file {template}")
+        channels.append(
+            Channel(
+                name=cfg.name,
+                kind=cfg.kind,
+                post_kind=post_kind,
+                enabled=cfg.enabled,
+                language=cfg.language,
+                tz=ZoneInfo(cfg.timezone or org.timezone),
+                slots=tuple(parse_slot(s) for s in cfg.slots),
+                hashtags=tuple(cfg.hashtags if cfg.hashtags is not None else org.hashtags),
+                template=template,
+                secrets=secrets,
+                options=dict(cfg.options),
+            )
+        )
+    if problems:
+        raise ConfigError(f"{source}: " + "; ".join(problems))
+    return AppConfig(organisation=org, channels=tuple(channels), source=None)
+
+
+def load_channels(path: Path | None, *, secret_dirs: Sequence[Path] = ()) -> AppConfig:
+    """Read the channels TOML file, or use the built-in dry-run defaults when ``path`` is None."""
+    if path is None:
+        return parse_channels({}, source="<defaults>", secret_dirs=secret_dirs)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"channels file {path} does not exist: create it or unset VISIBILITY_CHANNELS_FILE"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"channels file {path} cannot be read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    config = parse_channels(data, source=str(path), secret_dirs=secret_dirs)
+    return AppConfig(organisation=config.organisation, channels=config.channels, source=path)

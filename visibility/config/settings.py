@@ -1,0 +1,121 @@
+"""The one settings class: environment (``VISIBILITY_*``), ``.env`` and secret files."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from visibility.errors import ConfigError
+
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
+
+
+def _default_data_dir() -> Path:
+    return platformdirs.user_data_path("visibility", appauthor=False)
+
+
+class Settings(BaseSettings):
+    """Process-wide settings. Channel accounts live in the channels TOML file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VISIBILITY_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to a SQLite file in the data directory.",
+    )
+    channels_file: Path | None = Field(
+        default=None,
+        description="TOML file of channel accounts; defaults to <data_dir>/channels.toml "
+        "when it exists, else three dry-run channels.",
+    )
+    secrets_dir: Path = Field(
+        default=DEFAULT_SECRETS_DIR,
+        description="Folder of Docker-style secret files, one secret per file.",
+    )
+    max_news_bytes: int = Field(default=2_000_000, gt=0)
+    scan_interval: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds between rescans of the database for edits by other processes.",
+    )
+    lease_seconds: int = Field(
+        default=300, ge=10, description="How long a worker holds a post it is publishing."
+    )
+    publish_threads: int = Field(default=4, ge=1, le=64)
+    max_attempts: int = Field(
+        default=5, ge=1, le=50, description="Tries before a post with retryable errors fails."
+    )
+    dry_run_base_url: str = "https://dry-run.example.org"
+    worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split(":", 1)[0].lower()
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+            raise ValueError(
+                "must be a sqlite:/// or postgresql+psycopg:// URL, "
+                f"not one starting with {scheme!r}"
+            )
+        return value
+
+    @field_validator("dry_run_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+            if url.startswith(("postgresql://", "postgres://")):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{self.data_dir / 'visibility.sqlite3'}"
+
+    @property
+    def resolved_channels_file(self) -> Path | None:
+        if self.channels_file is not None:
+            return self.channels_file
+        candidate = self.data_dir / "channels.toml"
+        return candidate if candidate.is_file() else None
+
+    def secret_dirs(self) -> list[Path]:
+        return [self.secrets_dir] if self.secrets_dir.is_dir() else []
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning validation errors into one ConfigError naming the variable."""
+    kwargs: dict[str, object] = dict(overrides)
+    secrets_dir = os.environ.get("VISIBILITY_SECRETS_DIR", str(DEFAULT_SECRETS_DIR))
+    if Path(secrets_dir).is_dir():
+        # Only when present: pydantic-settings warns about a missing folder.
+        kwargs.setdefault("_secrets_dir", secrets_dir)
+    try:
+        return Settings(**kwargs)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            problems.append(f"VISIBILITY_{field.upper()}: {err['msg']}")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None

@@ -1,0 +1,3 @@
+"""Visibility posts derived per channel from editable templates."""
+
+from __future__ import annotations

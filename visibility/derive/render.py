@@ -1,0 +1,154 @@
+"""Derive one draft post per channel account from a news item, through Jinja2 templates.
+
+Templates see the news item's fields (``title``, ``social_title``, ``lead``,
+``paragraphs``, ``body_html``, ``dateline_date``, ``dateline_place``,
+``contact_email``), ``link`` (the article's URL, or the ``{link}``
+placeholder while the article is still waiting to be published),
+``hashtags``, ``organisation`` and ``funding_disclaimer``. Tweet templates
+also get ``fit(text)``: the one part of the tweet that may be shortened, at a
+sentence or word boundary, so the whole tweet fits X's weighted limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from visibility.config.channels import Channel, OrganisationConfig
+from visibility.derive.limits import LINK_PLACEHOLDER, measure_tweet
+from visibility.errors import ConfigError
+from visibility.news.model import NewsContent
+from visibility.queue.store import Draft
+from visibility.text.shorten import shorten_to_fit
+from visibility.text.tweet import MAX_TWEET_LENGTH
+
+TEMPLATES = Path(__file__).parent / "templates"
+EXCERPT_CHARS = 300
+_FIT = "\x00fit\x00"
+
+
+@cache
+def _environment(html: bool) -> SandboxedEnvironment:
+    # Sandboxed: templates are user-editable files, and a template must not
+    # reach into Python objects.
+    return SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=html,
+        keep_trailing_newline=False,
+        trim_blocks=False,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _template(channel: Channel) -> jinja2.Template:
+    html = channel.post_kind == "website"
+    env = _environment(html)
+    try:
+        if channel.template is not None:
+            return env.from_string(channel.template.read_text(encoding="utf-8"))
+        suffix = "html" if html else "txt"
+        return env.get_template(f"{channel.post_kind}.{suffix}.j2")
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(
+            f"template for channel {channel.name!r} ({channel.template}) has an error "
+            f"on line {exc.lineno}: {exc.message}"
+        ) from None
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _render(channel: Channel, context: dict[str, Any]) -> str:
+    try:
+        return _template(channel).render(context)
+    except jinja2.TemplateError as exc:
+        raise ConfigError(
+            f"template for channel {channel.name!r} cannot be rendered: {exc}"
+        ) from None
+
+
+def _render_tweet(channel: Channel, context: dict[str, Any]) -> str:
+    fitted: list[str] = []
+
+    def fit(text: str) -> str:
+        fitted.append(str(text))
+        return _FIT
+
+    text = _tidy(_render(channel, {**context, "fit": fit}))
+    if len(fitted) > 1:
+        raise ConfigError(f"template for channel {channel.name!r} calls fit() more than once")
+    if not fitted:
+        return text
+
+    def measure(candidate: str) -> int:
+        return measure_tweet(_tidy(text.replace(_FIT, candidate)))
+
+    short = shorten_to_fit(fitted[0].strip(), MAX_TWEET_LENGTH, measure=measure)
+    return _tidy(text.replace(_FIT, short))
+
+
+def excerpt(lead: str) -> str:
+    return shorten_to_fit(lead, EXCERPT_CHARS, measure=len)
+
+
+def derive_posts(
+    news: NewsContent, channels: Sequence[Channel], organisation: OrganisationConfig
+) -> list[Draft]:
+    """One draft per enabled channel that takes the item's language."""
+    targets = [
+        c for c in channels if c.enabled and (c.language is None or c.language == news.language)
+    ]
+    has_article = any(c.post_kind == "website" for c in targets)
+    link = news.canonical_url or (LINK_PLACEHOLDER if has_article else None)
+    drafts = []
+    for channel in targets:
+        context: dict[str, Any] = {
+            "title": news.title,
+            "social_title": news.social_title,
+            "lead": news.lead,
+            "paragraphs": list(news.paragraphs),
+            "body_html": news.body_html,
+            "dateline_date": news.dateline_date,
+            "dateline_place": news.dateline_place,
+            "contact_email": news.contact_email,
+            "language": news.language,
+            "link": link,
+            "hashtags": list(channel.hashtags),
+            "organisation": organisation.name,
+            "funding_disclaimer": organisation.funding_disclaimer,
+            "channel": channel.name,
+        }
+        if channel.post_kind == "website":
+            drafts.append(
+                Draft(
+                    channel=channel.name,
+                    kind="website",
+                    title=news.title,
+                    body=_render(channel, context).strip(),
+                    excerpt=excerpt(news.lead),
+                    link_url=news.canonical_url,
+                )
+            )
+            continue
+        if channel.post_kind == "twitter":
+            body = _render_tweet(channel, context)
+        else:
+            body = _tidy(_render(channel, context))
+        drafts.append(
+            Draft(
+                channel=channel.name,
+                kind=channel.post_kind,
+                body=body,
+                link_url=news.canonical_url,
+                links_to_article=link == LINK_PLACEHOLDER,
+            )
+        )
+    return drafts

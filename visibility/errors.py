@@ -1,0 +1,75 @@
+"""One exception root for everything visibility raises on purpose.
+
+User mistakes (bad input, bad configuration, a forbidden state change) are
+``UserError`` subclasses: the CLI prints their message as one line and exits
+non-zero, without a traceback. Channel errors are ``ChannelError`` subclasses,
+split into retryable and permanent so the scheduler knows what to do next;
+adapters translate vendor exceptions into these at the boundary with
+``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class VisibilityError(Exception):
+    """Root of every error visibility raises deliberately."""
+
+
+class UserError(VisibilityError):
+    """Something the person running visibility can fix; the message says how."""
+
+
+class ConfigError(UserError):
+    """Invalid settings or channel configuration, found at start-up."""
+
+
+class InputError(UserError):
+    """A news item file or other input that cannot be used."""
+
+
+class NotFoundError(UserError):
+    """A record named by the user does not exist."""
+
+
+class TransitionError(UserError):
+    """A post cannot move to the requested state from the state it is in."""
+
+
+class ValidationError(UserError):
+    """A post's content breaks its channel's limits."""
+
+
+class ChannelError(VisibilityError):
+    """A channel (website, Facebook, X, ...) refused or failed a request."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, channel: str | None = None) -> None:
+        super().__init__(message)
+        self.channel = channel
+
+
+class RetryableChannelError(ChannelError):
+    """Worth trying again later: network trouble, 5xx, rate limits."""
+
+    retryable = True
+
+    def __init__(
+        self, message: str, *, channel: str | None = None, retry_after: datetime | None = None
+    ) -> None:
+        super().__init__(message, channel=channel)
+        self.retry_after = retry_after
+
+
+class PermanentChannelError(ChannelError):
+    """Trying again will not help: invalid content, duplicate, missing permission."""
+
+
+class CredentialsError(PermanentChannelError):
+    """The account's credentials are missing, expired or lack a permission."""
+
+
+class DuplicateContentError(PermanentChannelError):
+    """The platform says this content was already posted."""

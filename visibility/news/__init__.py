@@ -1,0 +1,3 @@
+"""News items in: parsing text, Markdown and HTML press releases."""
+
+from __future__ import annotations

@@ -1,0 +1,108 @@
+"""The queue's tables. All reads and writes go through ``visibility.queue.store``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from visibility.queue.states import PostStatus
+from visibility.queue.types import UTCDateTime, utcnow
+
+
+class NewsItem(SQLModel, table=True):
+    __tablename__ = "news_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(max_length=64, unique=True)
+    title: str = Field(sa_type=Text)
+    social_title: str = Field(sa_type=Text)
+    lead: str = Field(sa_type=Text)
+    paragraphs_json: str = Field(sa_type=Text)
+    body_html: str = Field(sa_type=Text)
+    language: str = Field(max_length=8)
+    source_format: str = Field(max_length=16)
+    source: str = Field(sa_type=Text)
+    dateline_date: date | None = None
+    dateline_place: str | None = Field(default=None, max_length=200)
+    contact_email: str | None = Field(default=None, max_length=320)
+    canonical_url: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChannelAccount(SQLModel, table=True):
+    """A channel account as last seen in the configuration.
+
+    Rows are kept when an account is removed from the configuration so that
+    history (posts, attempts) keeps its channel; ``configured`` says whether
+    it is still there.
+    """
+
+    __tablename__ = "channel_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)
+    post_kind: str = Field(max_length=16)
+    enabled: bool = True
+    configured: bool = True
+    attention: str | None = Field(default=None, sa_type=Text)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Post(SQLModel, table=True):
+    """One visibility post: a news item's form for one channel account.
+
+    ``body`` is HTML for website posts and plain text for social posts. A
+    social post whose ``link_post_id`` is set carries the ``{link}``
+    placeholder and waits until that website post is published; its URL then
+    replaces the placeholder.
+    """
+
+    __tablename__ = "post"
+    __table_args__ = (
+        UniqueConstraint("news_item_id", "channel_id", name="uq_post_news_channel"),
+        Index("ix_post_due", "status", "scheduled_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    news_item_id: int = Field(foreign_key="news_item.id", index=True)
+    channel_id: int = Field(foreign_key="channel_account.id", index=True)
+    kind: str = Field(max_length=16)
+    status: str = Field(default=PostStatus.DRAFT.value, max_length=16)
+    title: str | None = Field(default=None, sa_type=Text)
+    body: str = Field(sa_type=Text)
+    excerpt: str | None = Field(default=None, sa_type=Text)
+    link_url: str | None = Field(default=None, sa_type=Text)
+    link_post_id: int | None = Field(default=None, foreign_key="post.id")
+    scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    approved_by: str | None = Field(default=None, max_length=200)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    external_id: str | None = Field(default=None, max_length=200)
+    external_url: str | None = Field(default=None, sa_type=Text)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PublishAttempt(SQLModel, table=True):
+    """One try at publishing a post, written before the adapter is called."""
+
+    __tablename__ = "publish_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    worker: str = Field(max_length=200)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=16)
+    external_id: str | None = Field(default=None, max_length=200)
+    error: str | None = Field(default=None, sa_type=Text)
+
+
+__all__ = ["ChannelAccount", "NewsItem", "Post", "PublishAttempt"]

@@ -1,0 +1,60 @@
+"""A post's states and the only moves allowed between them.
+
+Every status change in the store goes through ``Move``: the SQL ``UPDATE``
+carries ``WHERE status IN (move.sources)``, so two actors racing for the same
+post cannot both win, and a move from a state not listed here is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PostStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+S = PostStatus
+
+
+@dataclass(frozen=True)
+class Move:
+    """A named transition: from any of ``sources`` to ``target``."""
+
+    name: str
+    sources: frozenset[PostStatus]
+    target: PostStatus
+    verb: str  # for messages: "only draft posts can be {verb}"
+
+    def allowed_from(self, status: PostStatus) -> bool:
+        return status in self.sources
+
+    def refusal(self, post_id: int, current: PostStatus) -> str:
+        allowed = ", ".join(sorted(s.value for s in self.sources))
+        return f"post {post_id} is {current.value}; only {allowed} posts can be {self.verb}"
+
+
+EDIT = Move("edit", frozenset({S.DRAFT, S.APPROVED, S.SCHEDULED}), S.DRAFT, "edited")
+APPROVE = Move("approve", frozenset({S.DRAFT}), S.APPROVED, "approved")
+SCHEDULE = Move("schedule", frozenset({S.APPROVED, S.SCHEDULED}), S.SCHEDULED, "scheduled")
+CANCEL = Move(
+    "cancel", frozenset({S.DRAFT, S.APPROVED, S.SCHEDULED, S.FAILED}), S.CANCELLED, "cancelled"
+)
+RETRY = Move("retry", frozenset({S.FAILED}), S.APPROVED, "retried")
+CLAIM = Move("claim", frozenset({S.SCHEDULED}), S.PUBLISHING, "claimed for publishing")
+SUCCEED = Move("succeed", frozenset({S.PUBLISHING}), S.PUBLISHED, "marked published")
+FAIL = Move("fail", frozenset({S.PUBLISHING}), S.FAILED, "marked failed")
+REQUEUE = Move("requeue", frozenset({S.PUBLISHING}), S.SCHEDULED, "put back in the queue")
+
+MOVES: tuple[Move, ...] = (EDIT, APPROVE, SCHEDULE, CANCEL, RETRY, CLAIM, SUCCEED, FAIL, REQUEUE)
+
+#: States a person may still change; the rest belong to the scheduler or are final.
+EDITABLE = EDIT.sources
+FINAL = frozenset({S.PUBLISHED, S.CANCELLED})

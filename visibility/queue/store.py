@@ -1,0 +1,652 @@
+"""All queue SQL lives here.
+
+Status changes go through ``_move``: one ``UPDATE ... WHERE id = :id AND
+status IN (:sources)`` per transition, so the database decides which of two
+racing actors wins, and the loser gets a message naming the post's real
+state. Nothing outside this module writes to the queue tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, exists, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from visibility.config.channels import Channel
+from visibility.errors import NotFoundError, TransitionError
+from visibility.news.model import ParsedNews
+from visibility.queue import states
+from visibility.queue.models import ChannelAccount, NewsItem, Post, PublishAttempt
+from visibility.queue.states import Move, PostStatus
+from visibility.queue.types import utcnow
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A derived post, not stored yet."""
+
+    channel: str
+    kind: str
+    body: str
+    title: str | None = None
+    excerpt: str | None = None
+    link_url: str | None = None
+    links_to_article: bool = False  # wait for this news item's website post and take its URL
+
+
+@dataclass(frozen=True)
+class NewsView:
+    id: int
+    title: str
+    social_title: str
+    lead: str
+    paragraphs: tuple[str, ...]
+    body_html: str
+    language: str
+    source_format: str
+    source: str
+    fingerprint: str
+    dateline_date: date | None
+    dateline_place: str | None
+    contact_email: str | None
+    canonical_url: str | None
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class PostView:
+    """A post with its channel's name and kind, as the CLI and API show it."""
+
+    id: int
+    news_item_id: int
+    channel: str
+    channel_kind: str
+    kind: str
+    status: PostStatus
+    title: str | None
+    body: str
+    excerpt: str | None
+    link_url: str | None
+    link_post_id: int | None
+    scheduled_at: datetime | None
+    approved_by: str | None
+    approved_at: datetime | None
+    attempts: int
+    external_id: str | None
+    external_url: str | None
+    published_at: datetime | None
+    last_error: str | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    id: int
+    post_id: int
+    worker: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None
+    external_id: str | None
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A post this worker now holds a lease on, ready for its adapter."""
+
+    post: PostView
+    attempt_id: int
+    link: str | None  # the URL to put in place of {link}, when the post carries one
+
+
+def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, datetime | date):
+            out[key] = value.isoformat()
+        elif isinstance(value, tuple):
+            out[key] = list(value)
+        elif isinstance(value, PostStatus):
+            out[key] = value.value
+        else:
+            out[key] = value
+    return out
+
+
+def _news_view(row: NewsItem) -> NewsView:
+    assert row.id is not None
+    return NewsView(
+        id=row.id,
+        title=row.title,
+        social_title=row.social_title,
+        lead=row.lead,
+        paragraphs=tuple(json.loads(row.paragraphs_json)),
+        body_html=row.body_html,
+        language=row.language,
+        source_format=row.source_format,
+        source=row.source,
+        fingerprint=row.fingerprint,
+        dateline_date=row.dateline_date,
+        dateline_place=row.dateline_place,
+        contact_email=row.contact_email,
+        canonical_url=row.canonical_url,
+        created_at=row.created_at,
+    )
+
+
+def _post_view(post: Post, channel: ChannelAccount) -> PostView:
+    assert post.id is not None
+    return PostView(
+        id=post.id,
+        news_item_id=post.news_item_id,
+        channel=channel.name,
+        channel_kind=channel.kind,
+        kind=post.kind,
+        status=PostStatus(post.status),
+        title=post.title,
+        body=post.body,
+        excerpt=post.excerpt,
+        link_url=post.link_url,
+        link_post_id=post.link_post_id,
+        scheduled_at=post.scheduled_at,
+        approved_by=post.approved_by,
+        approved_at=post.approved_at,
+        attempts=post.attempts,
+        external_id=post.external_id,
+        external_url=post.external_url,
+        published_at=post.published_at,
+        last_error=post.last_error,
+        lease_owner=post.lease_owner,
+        lease_expires_at=post.lease_expires_at,
+        created_at=post.created_at,
+        updated_at=post.updated_at,
+    )
+
+
+class Store:
+    """The queue's single gateway to the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    # -- channel accounts -------------------------------------------------
+
+    def sync_channels(self, channels: Iterable[Channel]) -> None:
+        """Record the configured accounts; keep rows of removed ones for their history."""
+        now = utcnow()
+        channels = list(channels)
+        names = {c.name for c in channels}
+        with self._session() as session:
+            existing = {a.name: a for a in session.exec(select(ChannelAccount))}
+            for channel in channels:
+                account = existing.get(channel.name)
+                if account is None:
+                    session.add(
+                        ChannelAccount(
+                            name=channel.name,
+                            kind=channel.kind,
+                            post_kind=channel.post_kind,
+                            enabled=channel.enabled,
+                            configured=True,
+                            updated_at=now,
+                        )
+                    )
+                elif (account.kind, account.post_kind, account.enabled, account.configured) != (
+                    channel.kind,
+                    channel.post_kind,
+                    channel.enabled,
+                    True,
+                ):
+                    account.kind = channel.kind
+                    account.post_kind = channel.post_kind
+                    account.enabled = channel.enabled
+                    account.configured = True
+                    account.updated_at = now
+            for name, account in existing.items():
+                if name not in names and account.configured:
+                    account.configured = False
+                    account.updated_at = now
+
+    def channel_accounts(self) -> list[ChannelAccount]:
+        with self._session() as session:
+            return list(session.exec(select(ChannelAccount).order_by(col(ChannelAccount.name))))
+
+    # -- news items -------------------------------------------------------
+
+    def add_news(
+        self, news: ParsedNews, *, source: str, drafts: Sequence[Draft] = ()
+    ) -> tuple[NewsView, bool, list[PostView]]:
+        """Store a news item and its drafts in one transaction.
+
+        Returns the item, whether it is new (False: the same content was added
+        before), and its posts. Re-adding an item only adds drafts for
+        channels that have none yet.
+        """
+        with self._session() as session:
+            row = session.exec(
+                select(NewsItem).where(col(NewsItem.fingerprint) == news.fingerprint)
+            ).one_or_none()
+            created = row is None
+            if row is None:
+                row = NewsItem(
+                    fingerprint=news.fingerprint,
+                    title=news.title,
+                    social_title=news.social_title,
+                    lead=news.lead,
+                    paragraphs_json=json.dumps(list(news.paragraphs), ensure_ascii=False),
+                    body_html=news.body_html,
+                    language=news.language,
+                    source_format=news.source_format,
+                    source=source,
+                    dateline_date=news.dateline_date,
+                    dateline_place=news.dateline_place,
+                    contact_email=news.contact_email,
+                    canonical_url=news.canonical_url,
+                )
+                try:
+                    with session.begin_nested():
+                        session.add(row)
+                except IntegrityError:
+                    # Another process stored the same item a moment ago.
+                    created = False
+                    row = session.exec(
+                        select(NewsItem).where(col(NewsItem.fingerprint) == news.fingerprint)
+                    ).one()
+            assert row.id is not None
+            view = _news_view(row)
+            post_ids = self._add_drafts(session, row.id, drafts)
+        return view, created, [self.get_post(i) for i in post_ids]
+
+    def find_news(self, fingerprint: str) -> NewsView:
+        with self._session() as session:
+            row = session.exec(
+                select(NewsItem).where(col(NewsItem.fingerprint) == fingerprint)
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no news item with fingerprint {fingerprint}")
+            return _news_view(row)
+
+    def get_news(self, news_id: int) -> NewsView:
+        with self._session() as session:
+            row = session.get(NewsItem, news_id)
+            if row is None:
+                raise NotFoundError(f"no news item {news_id}; `visibility news list` shows the ids")
+            return _news_view(row)
+
+    def list_news(self, *, limit: int = 100) -> list[NewsView]:
+        with self._session() as session:
+            rows = session.exec(select(NewsItem).order_by(col(NewsItem.id).desc()).limit(limit))
+            return [_news_view(r) for r in rows]
+
+    # -- posts ------------------------------------------------------------
+
+    def _add_drafts(self, session: Session, news_id: int, drafts: Sequence[Draft]) -> list[int]:
+        accounts = {a.name: a for a in session.exec(select(ChannelAccount))}
+        existing = {
+            p.channel_id: p
+            for p in session.exec(select(Post).where(col(Post.news_item_id) == news_id))
+        }
+        added: list[tuple[Post, Draft]] = []
+        for draft in drafts:
+            account = accounts.get(draft.channel)
+            if account is None or account.id is None:
+                raise NotFoundError(f"channel {draft.channel!r} is not in the database")
+            if account.id in existing:
+                continue
+            post = Post(
+                news_item_id=news_id,
+                channel_id=account.id,
+                kind=draft.kind,
+                title=draft.title,
+                body=draft.body,
+                excerpt=draft.excerpt,
+                link_url=draft.link_url,
+            )
+            session.add(post)
+            existing[account.id] = post
+            added.append((post, draft))
+        session.flush()
+        websites = [p for p in existing.values() if p.kind == "website" and p.id is not None]
+        if websites:
+            # The first website account carries the article the others link to.
+            article = min(websites, key=lambda p: p.id or 0)
+            for post, draft in added:
+                if draft.links_to_article and post is not article:
+                    post.link_post_id = article.id
+            session.flush()
+        return sorted(p.id for p in existing.values() if p.id is not None)
+
+    def get_post(self, post_id: int) -> PostView:
+        with self._session() as session:
+            row = session.exec(
+                select(Post, ChannelAccount)
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .where(col(Post.id) == post_id)
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no post {post_id}; `visibility posts list` shows the ids")
+            return _post_view(row[0], row[1])
+
+    def list_posts(
+        self,
+        *,
+        status: Sequence[PostStatus] = (),
+        channel: str | None = None,
+        news_item_id: int | None = None,
+        limit: int = 500,
+    ) -> list[PostView]:
+        stmt = select(Post, ChannelAccount).join(
+            ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id)
+        )
+        if status:
+            stmt = stmt.where(col(Post.status).in_([s.value for s in status]))
+        if channel is not None:
+            stmt = stmt.where(col(ChannelAccount.name) == channel)
+        if news_item_id is not None:
+            stmt = stmt.where(col(Post.news_item_id) == news_item_id)
+        stmt = stmt.order_by(col(Post.id)).limit(limit)
+        with self._session() as session:
+            return [_post_view(p, c) for p, c in session.exec(stmt).all()]
+
+    def attempts(self, post_id: int) -> list[AttemptView]:
+        with self._session() as session:
+            rows = session.exec(
+                select(PublishAttempt)
+                .where(col(PublishAttempt.post_id) == post_id)
+                .order_by(col(PublishAttempt.id))
+            )
+            return [
+                AttemptView(
+                    id=r.id or 0,
+                    post_id=r.post_id,
+                    worker=r.worker,
+                    started_at=r.started_at,
+                    finished_at=r.finished_at,
+                    outcome=r.outcome,
+                    external_id=r.external_id,
+                    error=r.error,
+                )
+                for r in rows
+            ]
+
+    # -- guarded transitions ----------------------------------------------
+
+    def _move(
+        self,
+        session: Session,
+        move: Move,
+        post_id: int,
+        values: Mapping[str, Any],
+        *,
+        extra: Sequence[Any] = (),
+    ) -> None:
+        stmt = (
+            update(Post)
+            .where(col(Post.id) == post_id)
+            .where(col(Post.status).in_([s.value for s in move.sources]))
+            .where(*extra)
+            .values(status=move.target.value, updated_at=utcnow(), **values)
+        )
+        if session.execute(stmt).rowcount == 1:  # type: ignore[attr-defined]
+            return
+        current = session.execute(select(col(Post.status)).where(col(Post.id) == post_id)).scalar()
+        if current is None:
+            raise NotFoundError(f"no post {post_id}; `visibility posts list` shows the ids")
+        status = PostStatus(current)
+        if move.allowed_from(status):
+            raise TransitionError(f"post {post_id} changed while {move.verb}; try again")
+        raise TransitionError(move.refusal(post_id, status))
+
+    def edit(
+        self,
+        post_id: int,
+        *,
+        body: str | None = None,
+        title: str | None = None,
+        excerpt: str | None = None,
+    ) -> PostView:
+        """Change a post's content; an approved or scheduled post goes back to draft."""
+        values: dict[str, Any] = {
+            "approved_by": None,
+            "approved_at": None,
+            "scheduled_at": None,
+            "last_error": None,
+        }
+        if body is not None:
+            values["body"] = body
+        if title is not None:
+            values["title"] = title
+        if excerpt is not None:
+            values["excerpt"] = excerpt
+        with self._session() as session:
+            self._move(session, states.EDIT, post_id, values)
+        return self.get_post(post_id)
+
+    def approve(self, post_id: int, *, by: str) -> PostView:
+        with self._session() as session:
+            self._move(
+                session, states.APPROVE, post_id, {"approved_by": by, "approved_at": utcnow()}
+            )
+        return self.get_post(post_id)
+
+    def schedule(self, post_id: int, *, at: datetime) -> PostView:
+        if at.tzinfo is None:
+            raise ValueError("schedule needs an aware datetime")
+        with self._session() as session:
+            self._move(session, states.SCHEDULE, post_id, {"scheduled_at": at, "last_error": None})
+        return self.get_post(post_id)
+
+    def cancel(self, post_id: int) -> PostView:
+        with self._session() as session:
+            self._move(session, states.CANCEL, post_id, {"scheduled_at": None})
+        return self.get_post(post_id)
+
+    def retry(self, post_id: int) -> PostView:
+        """A failed post goes back to approved, to be scheduled again."""
+        with self._session() as session:
+            self._move(session, states.RETRY, post_id, {"scheduled_at": None})
+        return self.get_post(post_id)
+
+    def occupied_times(self, channel: str, *, since: datetime) -> set[datetime]:
+        """Times already taken on a channel by posts that will or did go out."""
+        taken = [PostStatus.SCHEDULED, PostStatus.PUBLISHING, PostStatus.PUBLISHED]
+        with self._session() as session:
+            rows = session.exec(
+                select(col(Post.scheduled_at))
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .where(col(ChannelAccount.name) == channel)
+                .where(col(Post.status).in_([s.value for s in taken]))
+                .where(col(Post.scheduled_at) >= since)
+            )
+            return {r for r in rows if r is not None}
+
+    # -- the scheduler's side ---------------------------------------------
+
+    def _due_filter(self, now: datetime) -> Any:
+        article = aliased(Post)
+        link_ready = or_(
+            col(Post.link_post_id).is_(None),
+            exists().where(
+                and_(
+                    col(article.id) == col(Post.link_post_id),
+                    col(article.status) == PostStatus.PUBLISHED.value,
+                )
+            ),
+        )
+        return and_(
+            col(Post.status) == PostStatus.SCHEDULED.value,
+            col(Post.scheduled_at) <= now,
+            link_ready,
+        )
+
+    def claim_due(
+        self, *, worker: str, now: datetime, lease: timedelta, limit: int = 10
+    ) -> list[Claim]:
+        """Take a lease on up to ``limit`` due posts and open an attempt for each.
+
+        One statement claims: an ``UPDATE`` whose ``WHERE`` re-checks the
+        status, so a post is claimed by one worker only. On PostgreSQL the
+        candidate rows are locked with ``SKIP LOCKED`` so workers do not queue
+        behind each other.
+        """
+        candidates = (
+            select(col(Post.id))
+            .where(self._due_filter(now))
+            .order_by(col(Post.scheduled_at), col(Post.id))
+            .limit(limit)
+        )
+        if self.engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        stmt = (
+            update(Post)
+            .where(col(Post.id).in_(candidates.scalar_subquery()))
+            .where(col(Post.status).in_([s.value for s in states.CLAIM.sources]))
+            .values(
+                status=states.CLAIM.target.value,
+                lease_owner=worker,
+                lease_expires_at=now + lease,
+                attempts=col(Post.attempts) + 1,
+                updated_at=now,
+            )
+            .returning(col(Post.id))
+        )
+        claims: list[Claim] = []
+        with self._session() as session:
+            ids = sorted(session.execute(stmt).scalars())
+            for post_id in ids:
+                attempt = PublishAttempt(post_id=post_id, worker=worker, started_at=now)
+                session.add(attempt)
+                session.flush()
+                assert attempt.id is not None
+                post, account = session.exec(
+                    select(Post, ChannelAccount)
+                    .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                    .where(col(Post.id) == post_id)
+                ).one()
+                link = post.link_url
+                if post.link_post_id is not None:
+                    link = session.execute(
+                        select(col(Post.external_url)).where(col(Post.id) == post.link_post_id)
+                    ).scalar()
+                claims.append(Claim(_post_view(post, account), attempt.id, link))
+        return claims
+
+    def count_due(self, now: datetime) -> int:
+        """Posts that a worker could claim right now."""
+        with self._session() as session:
+            return session.exec(
+                select(func.count()).select_from(Post).where(self._due_filter(now))
+            ).one()
+
+    def count_by_status(self) -> dict[PostStatus, int]:
+        with self._session() as session:
+            rows = session.exec(
+                select(col(Post.status), func.count()).group_by(col(Post.status))
+            ).all()
+            return {PostStatus(status): count for status, count in rows}
+
+    def next_due_at(self) -> datetime | None:
+        """When the earliest scheduled post falls due (links not considered)."""
+        with self._session() as session:
+            value = session.execute(
+                select(func.min(col(Post.scheduled_at))).where(
+                    col(Post.status) == PostStatus.SCHEDULED.value
+                )
+            ).scalar()
+            return value if isinstance(value, datetime) else None
+
+    def _finish_attempt(
+        self,
+        session: Session,
+        attempt_id: int,
+        *,
+        outcome: str,
+        external_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        session.execute(
+            update(PublishAttempt)
+            .where(col(PublishAttempt.id) == attempt_id)
+            .values(finished_at=utcnow(), outcome=outcome, external_id=external_id, error=error)
+        )
+
+    def mark_published(
+        self, claim: Claim, *, worker: str, external_id: str, url: str | None
+    ) -> PostView:
+        with self._session() as session:
+            self._finish_attempt(
+                session, claim.attempt_id, outcome="published", external_id=external_id
+            )
+            self._move(
+                session,
+                states.SUCCEED,
+                claim.post.id,
+                {
+                    "external_id": external_id,
+                    "external_url": url,
+                    "published_at": utcnow(),
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "last_error": None,
+                },
+                extra=[col(Post.lease_owner) == worker],
+            )
+        return self.get_post(claim.post.id)
+
+    def mark_failed(self, claim: Claim, *, worker: str, error: str) -> PostView:
+        with self._session() as session:
+            self._finish_attempt(session, claim.attempt_id, outcome="failed", error=error)
+            self._move(
+                session,
+                states.FAIL,
+                claim.post.id,
+                {"last_error": error, "lease_owner": None, "lease_expires_at": None},
+                extra=[col(Post.lease_owner) == worker],
+            )
+        return self.get_post(claim.post.id)
+
+    def requeue(
+        self, claim: Claim, *, worker: str, at: datetime, error: str | None, outcome: str
+    ) -> PostView:
+        """Put a claimed post back in the queue, due at ``at`` (a retry or a release)."""
+        with self._session() as session:
+            self._finish_attempt(session, claim.attempt_id, outcome=outcome, error=error)
+            self._move(
+                session,
+                states.REQUEUE,
+                claim.post.id,
+                {
+                    "scheduled_at": at,
+                    "last_error": error,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                },
+                extra=[col(Post.lease_owner) == worker],
+            )
+        return self.get_post(claim.post.id)

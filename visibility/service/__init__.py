@@ -1,0 +1,3 @@
+"""The scheduler service: publishing passes driven by APScheduler."""
+
+from __future__ import annotations

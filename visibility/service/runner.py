@@ -1,0 +1,146 @@
+"""The scheduler service behind ``visibility run``.
+
+APScheduler drives two jobs in this process: a periodic scan (every
+``scan_interval`` seconds, so posts scheduled or changed by other processes
+are seen) and a one-off wake-up at the next due time, so a post goes out on
+time without polling fast. Job state is not persisted in APScheduler: the
+database is the only record of what is due, and every pass re-reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from visibility.adapters.base import Adapter
+from visibility.adapters.registry import build_adapter
+from visibility.queue.states import PostStatus
+from visibility.queue.types import utcnow
+from visibility.service.publisher import PassResult, Publisher, RetryPolicy
+from visibility.workflow import Visibility
+
+log = logging.getLogger(__name__)
+
+
+def build_adapters(app: Visibility) -> dict[str, Adapter]:
+    return {c.name: build_adapter(c, app.settings) for c in app.config.channels if c.enabled}
+
+
+class Service:
+    """Runs publishing passes on APScheduler until stopped."""
+
+    def __init__(
+        self,
+        app: Visibility,
+        *,
+        adapters: dict[str, Adapter] | None = None,
+        on_pass: Callable[[PassResult], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.publisher = Publisher(
+            app.store,
+            adapters if adapters is not None else build_adapters(app),
+            worker=app.settings.worker_id,
+            lease=timedelta(seconds=app.settings.lease_seconds),
+            threads=app.settings.publish_threads,
+            retry=RetryPolicy(max_attempts=app.settings.max_attempts),
+        )
+        self.on_pass = on_pass
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": JobExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone="UTC",
+        )
+
+    def _pass(self) -> None:
+        if self.stopped.is_set():
+            return
+        with self._lock:
+            try:
+                result = self.publisher.run_due()
+            except Exception:
+                # A database hiccup must not kill the service; the next scan retries.
+                log.exception("publishing pass failed")
+                return
+            finally:
+                self._arm_wakeup()
+        if self.on_pass is not None:
+            self.on_pass(result)
+
+    def _arm_wakeup(self) -> None:
+        if self.stopped.is_set():
+            return
+        try:
+            due = self.app.store.next_due_at()
+        except Exception:
+            log.exception("cannot read the next due time")
+            return
+        if due is None:
+            return
+        now = utcnow()
+        scan_gap = timedelta(seconds=self.app.settings.scan_interval)
+        if due - now >= scan_gap:
+            return  # the periodic scan will be there first
+        run_at: datetime = max(due, now)
+        self.scheduler.add_job(
+            self._pass, "date", run_date=run_at, id="wakeup", replace_existing=True
+        )
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self._pass,
+            "interval",
+            seconds=self.app.settings.scan_interval,
+            id="scan",
+            next_run_time=utcnow(),
+        )
+        self.scheduler.start()
+        log.info(
+            "visibility is running as %s; channels: %s",
+            self.app.settings.worker_id,
+            ", ".join(c.name for c in self.app.config.enabled_channels),
+        )
+
+    def stop(self) -> None:
+        """Stop taking new posts, let posts being published finish, then return."""
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        self.publisher.stopping.set()
+        self.scheduler.shutdown(wait=True)
+        self.publisher.close()
+        log.info("visibility stopped")
+
+    def run_forever(self, *, until: Callable[[], bool] | None = None, poll: float = 0.2) -> None:
+        """Block until SIGTERM/SIGINT (or ``until()`` is true), then stop cleanly."""
+        wake = threading.Event()
+
+        def handle(signum: int, _frame: FrameType | None) -> None:
+            log.info("received %s, stopping", signal.Signals(signum).name)
+            wake.set()
+
+        previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+        self.start()
+        try:
+            while not wake.wait(poll):
+                if until is not None and until():
+                    break
+        finally:
+            self.stop()
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def idle(app: Visibility) -> bool:
+    """Nothing can be claimed now and nothing is being published."""
+    counts = app.store.count_by_status()
+    return not counts.get(PostStatus.PUBLISHING) and app.store.count_due(utcnow()) == 0
