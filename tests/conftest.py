@@ -43,6 +43,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("VISIBILITY_") and key not in {
             "VISIBILITY_TEST_POSTGRES_URL",
             "VISIBILITY_TWITTER_TEXT_DATA",
+            "VISIBILITY_REQUIRE_POSTGRES",
         }:
             monkeypatch.delenv(key)
     monkeypatch.setenv("VISIBILITY_DATA_DIR", str(tmp_path / "data"))

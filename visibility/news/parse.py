@@ -510,7 +510,13 @@ def parse_news(
         )
     fmt = fmt or _guess_format(source, text)
     if fmt == "html":
-        body = _parse_html(text)
+        try:
+            body = _parse_html(text)
+        except RecursionError as exc:
+            raise InputError(
+                f"{source} is HTML nested too deeply to read: save the article's text as "
+                ".txt or .md and add that"
+            ) from exc
     elif fmt == "markdown":
         body = _parse_markdown(text)
     else:

@@ -1,0 +1,266 @@
+"""The scheduler service end to end: due posts published to the dry-run outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from visibility.adapters.base import Adapter, Publication, Published
+from visibility.adapters.dry_run import DryRunAdapter, read_outbox
+from visibility.config.settings import load_settings
+from visibility.errors import PermanentChannelError, RetryableChannelError
+from visibility.queue.states import PostStatus
+from visibility.service.publisher import Publisher, RetryPolicy
+from visibility.service.runner import Service
+from visibility.text.tweet import weighted_length
+from visibility.workflow import DEMO_SAMPLE, Visibility
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def app() -> Iterator[Visibility]:
+    visibility = Visibility.open(load_settings(scan_interval=60))
+    yield visibility
+    visibility.close()
+
+
+def approve_all(app: Visibility) -> list[int]:
+    added = app.add_news_file(DEMO_SAMPLE)
+    for post in added.posts:
+        app.approve(post.id, by="Ardita")
+    return [p.id for p in added.posts]
+
+
+def statuses(app: Visibility, ids: list[int]) -> list[PostStatus]:
+    return [app.store.get_post(i).status for i in ids]
+
+
+def run_until(app: Visibility, done: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    service = Service(app)
+    service.run_forever(until=lambda: done() or time.monotonic() > deadline, poll=0.05)
+
+
+def test_due_posts_are_published_in_order_with_the_article_link(app: Visibility) -> None:
+    website, facebook, twitter = approve_all(app)
+    now = datetime.now(UTC)
+    # The social posts fall due first but wait for the article they link to.
+    app.schedule(facebook, mode="now")
+    app.schedule(twitter, mode="now")
+    app.schedule(website, at=now + timedelta(seconds=1))
+    ids = [website, facebook, twitter]
+    # scan_interval is 60 s: only the wake-up at the due time can publish this soon.
+    run_until(app, lambda: all(s is PostStatus.PUBLISHED for s in statuses(app, ids)))
+    assert statuses(app, ids) == [PostStatus.PUBLISHED] * 3
+
+    data_dir = app.settings.data_dir
+    (article,) = read_outbox(data_dir, "website")
+    (fb,) = read_outbox(data_dir, "facebook")
+    (tweet,) = read_outbox(data_dir, "twitter")
+    assert article["title"] == app.store.get_news(1).title
+    assert str(article["url"]) in str(fb["body"]) and str(article["url"]) in str(tweet["body"])
+    assert "{link}" not in str(tweet["body"])
+    assert weighted_length(str(tweet["body"])) <= 280
+    published = {i: app.store.get_post(i) for i in ids}
+    assert published[website].external_url == article["url"]
+    article_at, tweet_at = published[website].published_at, published[twitter].published_at
+    assert article_at is not None and tweet_at is not None and article_at <= tweet_at
+    assert [a.outcome for a in app.store.attempts(twitter)] == ["published"]
+
+
+def test_a_cancel_or_edit_from_another_process_reaches_the_scheduler(app: Visibility) -> None:
+    website, facebook, twitter = approve_all(app)
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    for post_id in (website, facebook, twitter):
+        app.schedule(post_id, at=soon)
+    # Another process (the CLI) changes the queue through its own connection.
+    other = Visibility.open(app.settings)
+    other.cancel(facebook)
+    other.edit(twitter, body="Ndryshuar {link}")
+    other.close()
+    run_until(app, lambda: app.store.get_post(website).status is PostStatus.PUBLISHED)
+    time.sleep(0.2)
+    assert statuses(app, [website, facebook, twitter]) == [
+        PostStatus.PUBLISHED,
+        PostStatus.CANCELLED,
+        PostStatus.DRAFT,
+    ]
+    assert read_outbox(app.settings.data_dir, "facebook") == []
+    assert read_outbox(app.settings.data_dir, "twitter") == []
+
+
+class Scripted(Adapter):
+    """A channel that answers with a scripted series of errors, then publishes."""
+
+    def __init__(self, inner: Adapter, errors: list[Exception]) -> None:
+        self.channel = inner.channel
+        self.inner = inner
+        self.errors = errors
+        self.calls = 0
+
+    def publish(self, publication: Publication) -> Published:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.inner.publish(publication)
+
+
+def publisher_for(app: Visibility, adapter: Adapter, clock: list[datetime]) -> Publisher:
+    return Publisher(
+        app.store,
+        {adapter.channel: adapter},
+        worker="test-worker",
+        retry=RetryPolicy(max_attempts=3, base_delay=timedelta(seconds=10)),
+        clock=lambda: clock[0],
+    )
+
+
+def dry(app: Visibility, channel: str) -> DryRunAdapter:
+    return DryRunAdapter(
+        channel, data_dir=app.settings.data_dir, base_url=app.settings.dry_run_base_url
+    )
+
+
+def test_retryable_errors_back_off_then_publish(app: Visibility) -> None:
+    website = approve_all(app)[0]
+    start = datetime.now(UTC)
+    app.schedule(website, at=start)
+    reset = start + timedelta(minutes=15)
+    adapter = Scripted(
+        dry(app, "website"),
+        [
+            RetryableChannelError("HTTP 503 from the website"),
+            RetryableChannelError("rate limited", retry_after=reset),
+        ],
+    )
+    clock = [start]
+    publisher = publisher_for(app, adapter, clock)
+    assert publisher.run_due().retried == [website]
+    first_retry = app.store.get_post(website).scheduled_at
+    assert first_retry is not None
+    assert start + timedelta(seconds=5) <= first_retry <= start + timedelta(seconds=10)
+    assert publisher.run_due().retried == []  # not due yet
+    clock[0] = first_retry
+    assert publisher.run_due().retried == [website]
+    assert app.store.get_post(website).scheduled_at == reset  # the channel's reset time wins
+    clock[0] = reset
+    assert publisher.run_due().published == [website]
+    publisher.close()
+    post = app.store.get_post(website)
+    assert post.status is PostStatus.PUBLISHED and post.last_error is None
+    assert [(a.outcome, a.error) for a in app.store.attempts(website)] == [
+        ("retry", "HTTP 503 from the website"),
+        ("retry", "rate limited"),
+        ("published", None),
+    ]
+
+
+def test_retries_stop_after_max_attempts(app: Visibility) -> None:
+    website = approve_all(app)[0]
+    start = datetime.now(UTC)
+    app.schedule(website, at=start)
+    adapter = Scripted(dry(app, "website"), [RetryableChannelError("timeout")] * 5)
+    clock = [start]
+    publisher = publisher_for(app, adapter, clock)
+    for _ in range(3):
+        publisher.run_due()
+        clock[0] += timedelta(hours=2)
+    publisher.close()
+    post = app.store.get_post(website)
+    assert post.status is PostStatus.FAILED
+    assert post.last_error == "gave up after 3 attempts: timeout"
+    assert adapter.calls == 3
+
+
+def test_permanent_errors_fail_at_once(app: Visibility) -> None:
+    website = approve_all(app)[0]
+    app.schedule(website, mode="now")
+    adapter = Scripted(dry(app, "website"), [PermanentChannelError("duplicate content")])
+    publisher = publisher_for(app, adapter, [datetime.now(UTC)])
+    assert publisher.run_due().failed == [website]
+    publisher.close()
+    post = app.store.get_post(website)
+    assert (post.status, post.last_error, adapter.calls) == (
+        PostStatus.FAILED,
+        "duplicate content",
+        1,
+    )
+
+
+def test_a_channel_removed_from_configuration_fails_its_posts_with_a_reason(
+    app: Visibility,
+) -> None:
+    website = approve_all(app)[0]
+    app.schedule(website, mode="now")
+    publisher = Publisher(app.store, {}, worker="w")
+    assert publisher.run_due().failed == [website]
+    publisher.close()
+    assert "not configured" in (app.store.get_post(website).last_error or "")
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VISIBILITY_")}
+    env["VISIBILITY_DATA_DIR"] = str(tmp_path / "data")
+    env["VISIBILITY_SCAN_INTERVAL"] = "0.5"
+    return env
+
+
+@pytest.mark.slow
+def test_python_m_visibility_run_demo_publishes_the_sample(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "visibility", "run", "--demo"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    outbox = tmp_path / "data" / "outbox"
+    records = {
+        name: [json.loads(line) for line in (outbox / f"{name}.jsonl").read_text().splitlines()]
+        for name in ("website", "facebook", "twitter")
+    }
+    assert {k: len(v) for k, v in records.items()} == {"website": 1, "facebook": 1, "twitter": 1}
+    article_url = records["website"][0]["url"]
+    assert article_url in records["twitter"][0]["body"]
+    assert weighted_length(records["twitter"][0]["body"]) <= 280
+    assert f"outbox: {outbox}" in result.stdout
+
+
+@pytest.mark.slow
+def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "visibility", "run"],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        # Wait until the service is up (its database exists and it logged).
+        while not (tmp_path / "data" / "visibility.sqlite3").exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "received SIGTERM, stopping" in err
+    assert "visibility stopped" in err
+    assert "Traceback" not in err
