@@ -27,6 +27,8 @@ class Measure:
     unit: str
 
     def __str__(self) -> str:
+        if not self.limit:  # no limit on this kind
+            return f"{self.length} {self.unit}"
         return f"{self.length}/{self.limit} {self.unit}"
 
 

@@ -42,10 +42,10 @@ def run_demo(app: Visibility, out: Console) -> None:
     if not finished():
         Service(app).run_forever(until=finished)
     posts = [app.store.get_post(i) for i in ids]
-    out.print(render.posts_table(posts))
     for post in posts:
-        if post.status is PostStatus.PUBLISHED:
-            out.print(f"{post.channel}: {post.external_url}")
+        measured = render.measured(post)
+        detail = post.external_url if post.status is PostStatus.PUBLISHED else post.last_error
+        out.print(f"post {post.id} {post.channel:<9} {post.status.value:<9} {measured}  {detail}")
     folders = {outbox_path(app.settings.data_dir, p.channel).parent for p in posts}
     for folder in sorted(folders):
         out.print(f"outbox: {folder}")
