@@ -32,13 +32,14 @@ kind = "facebook"
 timezone = "Europe/London"
 hashtags = ["BE", "#TACSO"]
 secrets = { page_access_token = "FB_TOKEN" }
-options = { page_id = "1234" }
+options = { page_id = "1234567" }
 
 [[channels]]
 name = "fb-regional"
 kind = "facebook"
 enabled = false
 secrets = { page_access_token = "FB_REGIONAL_TOKEN" }
+options = { page_id = "98765" }
 """
 
 SECRET_VALUES = {
@@ -81,7 +82,8 @@ def test_secrets_come_from_the_environment_and_secret_files(
     assert regional.secrets == {}  # disabled: its missing secret is no error
     assert fb.timezone == "Europe/London" and x.timezone == "Europe/Belgrade"
     assert fb.hashtags == ("#BE", "#TACSO") and x.hashtags == ("#ShoqëriaCivile",)
-    assert fb.options == {"page_id": "1234"}
+    assert fb.options["page_id"] == "1234567"
+    assert fb.options["base_url"] == "https://graph.facebook.com"  # the default filled in
     shown = repr(config) + str(config)
     for value in [*SECRET_VALUES.values(), "fb-page-token-5"]:
         assert value not in shown
@@ -138,8 +140,30 @@ def test_a_missing_secret_names_the_key_and_the_fix(
         ),
         (
             '[[channels]]\nname = "w"\nkind = "website"\nsecrets = { username = "U", '
-            'application_password = "P", token = "T" }\n',
+            'application_password = "P", token = "T" }\noptions.base_url = "https://a.org"\n',
             "a website channel has no secret called 'token'",
+        ),
+        (
+            '[[channels]]\nname = "fb"\nkind = "facebook"\nsecrets.page_access_token = "T"\n',
+            "channels[0] (channel 'fb').options.page_id: missing",
+        ),
+        (
+            '[[channels]]\nname = "fb"\nkind = "facebook"\nsecrets.page_access_token = "T"\n'
+            'options.page_id = "my-page"\n',
+            "options.page_id: must be the Page's numeric id",
+        ),
+        (
+            '[[channels]]\nname = "w"\nkind = "website"\noptions = { api = "joomla" }\n',
+            "options.api: unknown website api 'joomla'",
+        ),
+        (
+            '[[channels]]\nname = "w"\nkind = "website"\nsecrets = { username = "U", '
+            'application_password = "P" }\noptions.base_url = "qbsc.org"\n',
+            "options.base_url: 'qbsc.org' is not an http(s) URL",
+        ),
+        (
+            '[[channels]]\nname = "x"\nkind = "twitter"\noptions.colour = "blue"\n',
+            "options.colour: unknown key",
         ),
         (
             '[[channels]]\nname = "w"\nkind = "dry-run"\nimitates = "twitter"\n'

@@ -1,26 +1,30 @@
 """The one interface every channel adapter implements.
 
-An adapter turns a ``Publication`` into a post on one channel account and
-reports what the channel made of it. The contract:
+An adapter speaks to one channel account (a WordPress site, a Facebook Page,
+an X account, a dry-run outbox). The contract, for every method:
 
-* ``publish`` either returns a ``Published`` (the channel accepted the post
-  and gave it an id) or raises a ``visibility.errors.ChannelError``:
+* Success returns a value; failure raises a ``visibility.errors.ChannelError``:
   ``RetryableChannelError`` when trying again later may succeed (network
-  trouble, 5xx, rate limits; ``retry_after`` set when the channel said when),
-  ``PermanentChannelError`` (or its subclasses ``CredentialsError`` and
-  ``DuplicateContentError``) when it will not. Vendor exceptions never leave
-  an adapter untranslated.
-* ``publish`` is called at most once per publish attempt, from a worker
-  thread; an adapter must not retry or sleep on its own (the scheduler owns
-  retries and backoff), and must not log secrets.
-* Messages in raised errors are written for the staff who read them in
-  ``visibility posts show``: what the channel said and what to do about it.
+  trouble, timeouts, 5xx, rate limits, with ``retry_after`` set when the
+  channel said when), ``PermanentChannelError`` when it will not, and its
+  subclasses ``CredentialsError`` (the account must be re-authorised or given
+  a permission) and ``DuplicateContentError`` (the platform says it has this
+  post already). Vendor exceptions (requests, tweepy) never leave an adapter
+  untranslated: ``raise ... from exc`` at the boundary.
+* Messages are written for the staff who read them in ``visibility posts
+  show``: what the channel said, and what to do about it. They never contain
+  a secret (token, password, signature), not even inside a URL.
+* Methods are called from worker threads, each call at most once per
+  attempt. An adapter never retries or sleeps on its own (the scheduler owns
+  retries and backoff); it may keep an HTTP session between calls.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,11 @@ class Publication:
     news_item_id: int
     channel: str
     kind: str  # website | facebook | twitter
-    body: str  # HTML for website posts, plain text otherwise
+    body: str  # HTML for website posts, plain text otherwise; {link} already replaced
     title: str | None = None
     excerpt: str | None = None
     link: str | None = None
+    image_path: str | None = None  # a local image to attach (featured image, photo post)
 
 
 @dataclass(frozen=True)
@@ -45,15 +50,63 @@ class Published:
     url: str | None
 
 
+@dataclass(frozen=True)
+class Account:
+    """What a harmless read call said about the account: proof the credentials work."""
+
+    name: str
+    external_id: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """One post's figures at one moment, normalised across platforms.
+
+    A figure the platform does not give is ``None`` (not 0). ``raw`` keeps the
+    platform's own answer for that post.
+    """
+
+    external_id: str
+    impressions: int | None = None
+    reactions: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    clicks: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Adapter(ABC):
-    """Publishes posts to one channel account."""
+    """Publishes posts to one channel account and reads them back."""
 
     #: The channel account this adapter serves.
     channel: str
 
+    #: The most ids one ``engagement`` call may ask the platform about at once.
+    engagement_batch: int = 1
+
     @abstractmethod
     def publish(self, publication: Publication) -> Published:
-        """Publish ``publication``; raise a ChannelError subclass on failure."""
+        """Publish ``publication`` and return the channel's id and URL for it."""
+
+    @abstractmethod
+    def check(self) -> Account:
+        """Verify the credentials with a harmless read call.
+
+        Raises ``CredentialsError`` with what is wrong in staff's words (expired
+        token, missing permission, wrong page id) when they do not work.
+        """
+
+    def delete(self, external_id: str) -> None:
+        """Remove a published post from the channel."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete posts")
+
+    def engagement(self, external_ids: Sequence[str]) -> list[Engagement]:
+        """Current figures for up to ``engagement_batch`` published posts.
+
+        Posts the platform no longer knows (deleted) are left out of the result.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot read engagement")
 
     def close(self) -> None:  # noqa: B027  (optional hook, empty by default)
         """Release connections; called once when the service stops."""

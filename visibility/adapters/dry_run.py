@@ -15,7 +15,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from visibility.adapters.base import Adapter, Publication, Published
+from visibility.adapters.base import Account, Adapter, Publication, Published
 from visibility.derive.limits import LINK_PLACEHOLDER, check_post
 from visibility.errors import PermanentChannelError, ValidationError
 
@@ -39,6 +39,9 @@ class DryRunAdapter(Adapter):
         self.channel = channel
         self.path = outbox_path(data_dir, channel)
         self.base_url = base_url.rstrip("/")
+
+    def check(self) -> Account:
+        return Account(name=self.channel, detail=f"dry run: posts go to {self.path}")
 
     def publish(self, publication: Publication) -> Published:
         body = publication.body

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from visibility.adapters.specs import spec_for
 from visibility.config.slots import Slot, parse_slot
 from visibility.errors import ConfigError
 
@@ -24,13 +25,6 @@ ChannelKind = Literal["website", "facebook", "twitter", "dry-run"]
 PostKind = Literal["website", "facebook", "twitter"]
 POST_KINDS: tuple[PostKind, ...] = ("website", "facebook", "twitter")
 
-#: The secrets each kind of account needs, by role.
-REQUIRED_SECRETS: Mapping[str, tuple[str, ...]] = {
-    "twitter": ("api_key", "api_secret", "access_token", "access_token_secret"),
-    "facebook": ("page_access_token",),
-    "website": ("username", "application_password"),
-    "dry-run": (),
-}
 
 DEFAULT_TIMEZONE = "Europe/Belgrade"
 DEFAULT_SLOTS = ("mon-fri 09:30", "mon-fri 14:00")
@@ -93,7 +87,7 @@ class ChannelConfig(BaseModel):
     hashtags: list[str] | None = None
     template: Path | None = None
     secrets: dict[str, str] = Field(default_factory=dict)
-    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -144,7 +138,7 @@ class Channel:
     hashtags: tuple[str, ...]
     template: Path | None
     secrets: Mapping[str, SecretStr] = field(repr=False)
-    options: Mapping[str, str | int | float | bool]
+    options: Mapping[str, Any]
 
     @property
     def timezone(self) -> str:
@@ -200,6 +194,13 @@ def _explain(err: Mapping[str, Any]) -> str:
         return f"unknown kind {err.get('input')!r}: use one of website, facebook, twitter, dry-run"
     if err["type"] == "extra_forbidden":
         return "unknown key: remove it or check its spelling"
+    if err["type"] == "string_pattern_mismatch" and err["loc"][-1] == "page_id":
+        return (
+            f"must be the Page's numeric id (Page settings, About, Page ID), "
+            f"not {err.get('input')!r}"
+        )
+    if err["type"] == "missing":
+        return "missing: this kind of channel needs it"
     if err["type"] == "string_pattern_mismatch" and err["loc"][-1] == "name":
         return f"invalid name {err.get('input')!r}: use {_EXAMPLE_NAME}"
     return msg
@@ -250,15 +251,27 @@ def parse_channels(
             if cfg.imitates is not None and cfg.imitates != cfg.kind:
                 problems.append(f"{where}.imitates: only dry-run channels imitate another kind")
             post_kind = cfg.kind
+        try:
+            spec = spec_for(cfg.kind, cfg.options)
+        except ValueError as exc:
+            problems.append(f"{where}.options.api: {exc}")
+            continue
+        try:
+            options = spec.options.model_validate(cfg.options).model_dump()
+        except ValidationError as exc:
+            for err in exc.errors():
+                key = ".".join(str(p) for p in err["loc"])
+                problems.append(f"{where}.options.{key}: {_explain(err)}")
+            continue
         secrets: dict[str, SecretStr] = {}
-        for role in REQUIRED_SECRETS[cfg.kind]:
+        for role in spec.secret_roles:
             secret_name = cfg.secrets.get(role)
             if secret_name is None:
-                if cfg.enabled:
+                if cfg.enabled and role in spec.required_secrets:
+                    suggestion = f"{cfg.name}_{role}".upper().replace("-", "_")
                     problems.append(
                         f"{where}.secrets.{role}: missing; name the environment variable "
-                        f'or secret file that holds it, e.g. {role} = "{cfg.name.upper()}_'
-                        f'{role.upper()}"'.replace("-", "_")
+                        f'or secret file that holds it, e.g. {role} = "{suggestion}"'
                     )
                 continue
             value = _lookup_secret(secret_name, secret_dirs)
@@ -273,11 +286,10 @@ def parse_channels(
                     )
                 continue
             secrets[role] = value
-        unknown_roles = set(cfg.secrets) - set(REQUIRED_SECRETS[cfg.kind])
-        for role in sorted(unknown_roles):
+        for role in sorted(set(cfg.secrets) - set(spec.secret_roles)):
             problems.append(
                 f"{where}.secrets.{role}: a {cfg.kind} channel has no secret called {role!r}; "
-                f"it takes {', '.join(REQUIRED_SECRETS[cfg.kind]) or 'none'}"
+                f"it takes {', '.join(spec.secret_roles) or 'none'}"
             )
         template = cfg.template
         if template is not None and not template.is_absolute() and source != "<defaults>":
@@ -296,7 +308,7 @@ def parse_channels(
                 hashtags=tuple(cfg.hashtags if cfg.hashtags is not None else org.hashtags),
                 template=template,
                 secrets=secrets,
-                options=dict(cfg.options),
+                options=options,
             )
         )
     if problems:

@@ -1,0 +1,73 @@
+"""What every HTTP adapter shares: a session, network-error translation, reset times.
+
+Network errors are described from their type and the host only: the text of
+a requests exception can carry the full URL, query string and all, and a
+query string may hold a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+
+from visibility import __version__
+from visibility.errors import RetryableChannelError
+
+USER_AGENT = f"visibility/{__version__} (+https://github.com/visibility-scheduler)"
+
+
+def make_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def network_error(
+    exc: requests.RequestException, *, channel: str, url: str, timeout: float
+) -> RetryableChannelError:
+    """A retryable error naming the host and the kind of trouble, never the URL."""
+    host = host_of(url)
+    if isinstance(exc, requests.Timeout):
+        what = f"{host} did not answer within {timeout:g} s"
+    elif isinstance(exc, requests.ConnectionError):
+        what = f"could not connect to {host} (network down, DNS, or the server refused)"
+    else:
+        what = f"the request to {host} failed ({type(exc).__name__})"
+    return RetryableChannelError(f"{what}; will try again", channel=channel)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Blank out any secret a platform echoed back in its message."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> datetime | None:
+    """When the platform says to come back: ``Retry-After`` or ``x-rate-limit-reset``."""
+    now = now or datetime.now(UTC)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    value = lowered.get("retry-after")
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return now + timedelta(seconds=int(value))
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+    reset = lowered.get("x-rate-limit-reset")
+    if reset and reset.strip().isdigit():
+        return datetime.fromtimestamp(int(reset), UTC)
+    return None
