@@ -160,7 +160,7 @@ def test_check_post_measures_tweets_with_links_as_23() -> None:
         ("website", "<p>x</p>", "", None, "the article has no title"),
         ("website", "<p>x</p>", "T" * 301, None, "keep it to 300"),
         ("facebook", "y" * 63_207, None, None, "Facebook allows 63206"),
-        ("facebook", "no link here", None, LINK_PLACEHOLDER, "lost its link {link}"),
+        ("facebook", "no link here", None, LINK_PLACEHOLDER, "lost the {link} placeholder"),
         ("twitter", "no link", None, "https://a.example.org/x", "lost its link https://a."),
     ],
 )

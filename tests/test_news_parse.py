@@ -479,7 +479,7 @@ def test_file_too_large_is_refused_before_reading(
     monkeypatch.setattr(Path, "read_bytes", no_reading)
     with pytest.raises(
         InputError,
-        match=r"big\.txt is 5\.2 MB; news items are limited to 2\.0 MB "
+        match=r"big\.txt is 5\.20 MB; news items are limited to 2\.00 MB "
         r"\(set VISIBILITY_MAX_NEWS_BYTES to change\)",
     ):
         read_news_file(path, max_bytes=2_000_000)

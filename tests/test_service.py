@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from visibility.adapters.base import Adapter, Publication, Published
+from visibility.adapters.base import Account, Adapter, Publication, Published
 from visibility.adapters.dry_run import DryRunAdapter, read_outbox
 from visibility.config.settings import load_settings
 from visibility.errors import PermanentChannelError, RetryableChannelError
@@ -107,6 +107,9 @@ class Scripted(Adapter):
         self.inner = inner
         self.errors = errors
         self.calls = 0
+
+    def check(self) -> Account:
+        return self.inner.check()
 
     def publish(self, publication: Publication) -> Published:
         self.calls += 1

@@ -7,6 +7,8 @@ change to the store, which guards it in SQL.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,13 +16,17 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
+from visibility.adapters.base import Account
+from visibility.adapters.http import host_of
+from visibility.adapters.registry import build_adapter
 from visibility.config.channels import AppConfig, Channel, load_channels
 from visibility.config.settings import Settings, load_settings
 from visibility.config.slots import local_to_utc, slot_times
 from visibility.derive.limits import LINK_PLACEHOLDER, check_post
 from visibility.derive.render import derive_posts
-from visibility.errors import UserError
+from visibility.errors import ChannelError, CredentialsError, UserError
 from visibility.news.casing import DEFAULT_ACRONYMS, DEFAULT_PROPER_NAMES
+from visibility.news.feed import Skipped, fetch_feed, parse_feed
 from visibility.news.model import ParsedNews, SourceFormat
 from visibility.news.parse import parse_news, read_news_file
 from visibility.queue import db
@@ -35,10 +41,51 @@ _SLOT_SEARCH_LIMIT = 2_000
 
 
 @dataclass(frozen=True)
+class ChannelCheck:
+    channel: str
+    ok: bool
+    message: str
+    account: Account | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "channel": self.channel,
+            "ok": self.ok,
+            "message": self.message,
+            "account": None if self.account is None else self.account.name,
+            "account_id": None if self.account is None else self.account.external_id,
+        }
+
+
+@dataclass(frozen=True)
 class Added:
     news: NewsView
     created: bool
     posts: list[PostView]
+
+
+@dataclass(frozen=True)
+class FeedImport:
+    added: list[Added]
+    known: int
+    skipped: list[Skipped]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": [a.news.id for a in self.added],
+            "known": self.known,
+            "skipped": [{"entry": s.guid, "reason": s.reason} for s in self.skipped],
+        }
+
+
+def language_code(value: str | None) -> str | None:
+    """A two-letter language code (``sq``, ``sr``, ``en``), or None to detect it."""
+    if value is None:
+        return None
+    code = value.strip().lower()
+    if not re.fullmatch(r"[a-z]{2}", code):
+        raise UserError(f"unknown language {value!r}: give a two-letter code such as sq, sr or en")
+    return code
 
 
 def parse_when(text: str, tz_name: str) -> datetime:
@@ -95,7 +142,7 @@ class Visibility:
         parsed = read_news_file(
             path,
             max_bytes=self.settings.max_news_bytes,
-            language=language,
+            language=language_code(language),
             acronyms=self._acronyms,
             proper_names=self._proper_names,
         )
@@ -119,20 +166,82 @@ class Visibility:
             text,
             source=source,
             fmt=fmt,
-            language=language,
+            language=language_code(language),
             canonical_url=canonical_url,
             acronyms=self._acronyms,
             proper_names=self._proper_names,
         )
         return self._add(parsed, source=source)
 
-    def _add(self, parsed: ParsedNews, *, source: str) -> Added:
+    def _add(
+        self,
+        parsed: ParsedNews,
+        *,
+        source: str,
+        feed_guid: str | None = None,
+        skip_channels: frozenset[str] = frozenset(),
+    ) -> Added:
         # Derive before storing anything, so a broken template leaves no
         # half-added news item behind; the item and its drafts are stored in
         # one transaction.
-        drafts = derive_posts(parsed, self.config.channels, self.config.organisation)
-        news, created, posts = self.store.add_news(parsed, source=source, drafts=drafts)
+        channels = [c for c in self.config.channels if c.name not in skip_channels]
+        drafts = derive_posts(parsed, channels, self.config.organisation)
+        news, created, posts = self.store.add_news(
+            parsed, source=source, drafts=drafts, feed_guid=feed_guid
+        )
         return Added(news=news, created=created, posts=posts)
+
+    def _feed_home(self, location: str, from_channel: str | None) -> frozenset[str]:
+        """Website channels a feed's items must not be published back to."""
+        if from_channel is not None:
+            return frozenset({self.config.channel(from_channel).name})
+        host = host_of(location)
+        return frozenset(
+            c.name
+            for c in self.config.channels
+            if c.post_kind == "website"
+            and host_of(str(c.options.get("base_url") or c.options.get("url") or "")) == host
+        )
+
+    def import_feed(
+        self,
+        location: str,
+        *,
+        from_channel: str | None = None,
+        language: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> FeedImport:
+        """Add every entry of an RSS/Atom feed that is not stored yet, oldest first."""
+        data = fetch_feed(location)
+        entries, skipped = parse_feed(
+            data,
+            source=location,
+            language=language_code(language),
+            acronyms=self._acronyms,
+            proper_names=self._proper_names,
+        )
+        home = self._feed_home(location, from_channel)
+        added: list[Added] = []
+        known = 0
+        for number, entry in enumerate(entries, 1):
+            ours = entry.link is not None and self.store.post_with_url(entry.link) is not None
+            if ours or self.store.find_same(entry.news, feed_guid=entry.guid) is not None:
+                # Already here, or an article this tool published itself.
+                known += 1
+            else:
+                result = self._add(
+                    entry.news,
+                    source=entry.link or location,
+                    feed_guid=entry.guid,
+                    skip_channels=home,
+                )
+                if result.created:
+                    added.append(result)
+                else:
+                    known += 1
+            if progress is not None:
+                progress(number, len(entries))
+        return FeedImport(added=added, known=known, skipped=skipped)
 
     # -- posts ------------------------------------------------------------
 
@@ -227,9 +336,56 @@ class Visibility:
 
     def waiting_reason(self, post: PostView) -> str | None:
         """Why a scheduled post is not going out yet, in words."""
-        if post.status is not PostStatus.SCHEDULED or post.link_post_id is None:
+        if post.status is not PostStatus.SCHEDULED:
+            return None
+        held = self.store.attention().get(post.channel)
+        if held is not None:
+            return (
+                f"held: channel {post.channel!r} needs attention ({held}); fix it, then run "
+                "`visibility channels check`"
+            )
+        if post.link_post_id is None:
             return None
         article = self.store.get_post(post.link_post_id)
         if article.status is PostStatus.PUBLISHED:
             return None
+        if article.status in (PostStatus.CANCELLED, PostStatus.FAILED):
+            return (
+                f"its article (post {article.id}) is {article.status.value}, so this post "
+                f"cannot carry its link: retry the article, or cancel this post"
+            )
         return f"waits for its article (post {article.id}, {article.status.value}) to be published"
+
+    # -- channels ---------------------------------------------------------
+
+    def check_channels(self, names: list[str] | None = None) -> list[ChannelCheck]:
+        """Try each enabled account's credentials with a harmless read.
+
+        Success releases a channel held for attention; a credentials failure
+        holds it, so its posts wait in the queue instead of failing.
+        """
+        channels = (
+            [self.config.channel(n) for n in names] if names else self.config.enabled_channels
+        )
+        results = []
+        for channel in channels:
+            if not channel.enabled:
+                results.append(ChannelCheck(channel.name, False, "disabled in the configuration"))
+                continue
+            adapter = build_adapter(channel, self.settings)
+            try:
+                account = adapter.check()
+            except CredentialsError as exc:
+                self.store.set_attention(channel.name, str(exc))
+                results.append(ChannelCheck(channel.name, False, str(exc)))
+            except ChannelError as exc:
+                # A network problem says nothing about the credentials: leave
+                # the channel's state as it is.
+                results.append(ChannelCheck(channel.name, False, str(exc)))
+            else:
+                self.store.clear_attention(channel.name)
+                detail = f" ({account.detail})" if account.detail else ""
+                results.append(ChannelCheck(channel.name, True, f"{account.name}{detail}", account))
+            finally:
+                adapter.close()
+        return results

@@ -45,7 +45,6 @@ class TwitterOptions(_Options):
     )
 
 
-
 class FacebookOptions(_Options):
     page_id: str = Field(pattern=r"^\d{5,20}$", description="The Page's numeric id.")
     api_version: str = Field(default="v23.0", pattern=r"^v\d{1,2}\.\d$")
@@ -58,14 +57,12 @@ class FacebookOptions(_Options):
     )
 
 
-
 class WordPressOptions(_Options):
     api: Literal["wordpress"] = "wordpress"
     base_url: HttpUrl = Field(description="The site's address, e.g. https://qbsc.example.org")
     status: Literal["publish", "draft", "pending", "private"] = "publish"
     categories: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
-
 
 
 class WebhookOptions(_Options):
@@ -75,7 +72,6 @@ class WebhookOptions(_Options):
     url_field: str = Field(
         default="url", description="The field of the JSON answer that holds the page's URL."
     )
-
 
 
 @dataclass(frozen=True)

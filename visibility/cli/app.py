@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from visibility import __version__
 from visibility.cli import render
@@ -23,6 +24,8 @@ from visibility.cli.editor import edit_text
 from visibility.errors import UserError, VisibilityError
 from visibility.logs import setup_logging
 from visibility.queue.states import PostStatus
+from visibility.queue.store import PostView
+from visibility.queue.types import utcnow
 from visibility.workflow import Visibility
 
 app = typer.Typer(
@@ -42,7 +45,8 @@ app.add_typer(posts_app, name="posts")
 app.add_typer(channels_app, name="channels")
 app.add_typer(db_app, name="db")
 
-out = Console(highlight=False, soft_wrap=True)
+# markup=False: titles and posts are user text; "[online]" must print as written.
+out = Console(highlight=False, soft_wrap=True, markup=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON records for scripts.")]
 
@@ -60,11 +64,36 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def _each(
+    v: Visibility,
+    post_ids: list[int],
+    action: Callable[[int], PostView],
+    as_json: bool,
+    say: Callable[[PostView], str],
+) -> None:
+    """Apply ``action`` to every id; report each success and each refusal, exit 1 on any."""
+    done: list[PostView] = []
+    errors: list[str] = []
+    for post_id in post_ids:
+        try:
+            done.append(action(post_id))
+        except UserError as exc:
+            errors.append(str(exc))
+    if as_json:
+        _print_json([_post_dict(v, p.id) for p in done])
+    else:
+        for post in done:
+            out.print(say(post))
+    if errors:
+        raise UserError("; ".join(errors))
+
+
 def _post_dict(v: Visibility, post_id: int) -> dict[str, Any]:
     post = v.store.get_post(post_id)
     data = post.to_dict()
     data["waiting"] = v.waiting_reason(post)
-    data["measured"] = str(render.measured(post))
+    m = render.measured(post)
+    data["measured"] = {"length": m.length, "limit": m.limit or None, "unit": m.unit}
     return data
 
 
@@ -105,7 +134,44 @@ def news_add(
             return
         verb = "added" if added.created else "already known as"
         out.print(f"news item {added.news.id} {verb}: {added.news.title}")
-        out.print(render.posts_table(added.posts))
+        out.print(render.posts_table(added.posts, channels={c.name: c for c in v.config.channels}))
+
+
+@news_app.command("import-feed")
+def news_import_feed(
+    location: Annotated[str, typer.Argument(help="The RSS or Atom feed's URL (or a file).")],
+    from_channel: Annotated[
+        str | None,
+        typer.Option(
+            help="The website channel the feed belongs to; its items are not published back to it."
+        ),
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Language of the entries.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add every new entry of a website's feed as a news item, with its drafts."""
+    from rich.progress import Progress
+
+    with _open() as v, Progress(console=out, transient=True, disable=as_json) as bar:
+        task = bar.add_task("reading entries", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = v.import_feed(
+            location, from_channel=from_channel, language=language, progress=progress
+        )
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    out.print(
+        f"{len(result.added)} new news items, {result.known} already known, "
+        f"{len(result.skipped)} skipped"
+    )
+    for added in result.added:
+        out.print(f"  news item {added.news.id}: {added.news.title} ({len(added.posts)} drafts)")
+    for skipped in result.skipped:
+        out.print(f"  skipped {skipped.guid}: {skipped.reason}")
 
 
 @news_app.command("list")
@@ -129,7 +195,7 @@ def news_show(news_id: int, as_json: JsonOpt = False) -> None:
             _print_json({**news.to_dict(), "posts": [_post_dict(v, p.id) for p in posts]})
             return
         out.print(render.news_detail(news))
-        out.print(render.posts_table(posts))
+        out.print(render.posts_table(posts, channels={c.name: c for c in v.config.channels}))
 
 
 # -- posts ---------------------------------------------------------------
@@ -163,7 +229,13 @@ def posts_list(
         if as_json:
             _print_json([_post_dict(v, p.id) for p in posts])
             return
-        out.print(render.posts_table(posts, waiting={p.id: v.waiting_reason(p) for p in posts}))
+        out.print(
+            render.posts_table(
+                posts,
+                waiting={p.id: v.waiting_reason(p) for p in posts},
+                channels={c.name: c for c in v.config.channels},
+            )
+        )
 
 
 @posts_app.command("show")
@@ -173,7 +245,7 @@ def posts_show(post_id: int, as_json: JsonOpt = False) -> None:
         post = v.store.get_post(post_id)
         attempts = v.store.attempts(post_id)
         if as_json:
-            _print_json({**_post_dict(v, post_id), "attempts": [a.to_dict() for a in attempts]})
+            _print_json({**_post_dict(v, post_id), "attempt_log": [a.to_dict() for a in attempts]})
             return
         out.print(render.post_detail(post, v.channel_of(post), v.waiting_reason(post)))
         if attempts:
@@ -211,12 +283,13 @@ def posts_approve(
 ) -> None:
     """Approve posts for publishing (they must fit their channel's limits)."""
     with _open() as v:
-        done = [v.approve(pid, by=by) for pid in post_ids]
-        if as_json:
-            _print_json([_post_dict(v, p.id) for p in done])
-            return
-        for post in done:
-            out.print(f"post {post.id} approved by {post.approved_by}")
+        _each(
+            v,
+            post_ids,
+            lambda pid: v.approve(pid, by=by),
+            as_json,
+            lambda p: f"post {p.id} approved by {p.approved_by}",
+        )
 
 
 @posts_app.command("schedule")
@@ -239,36 +312,46 @@ def posts_schedule(
         "at" if at is not None else "next-slot" if next_slot else "now"
     )
     with _open() as v:
-        done = [v.schedule(pid, at=at, mode=mode) for pid in post_ids]
-        if as_json:
-            _print_json([_post_dict(v, p.id) for p in done])
-            return
-        for post in done:
-            out.print(f"post {post.id} scheduled for {render.when(post, v.channel_of(post))}")
+
+        def say(post: PostView) -> str:
+            text = f"post {post.id} scheduled for {render.when(post, v.channel_of(post))}"
+            if mode == "at" and post.scheduled_at and post.scheduled_at < utcnow():
+                text += " (that time has passed: it goes out at once)"
+            return text
+
+        _each(v, post_ids, lambda pid: v.schedule(pid, at=at, mode=mode), as_json, say)
 
 
 @posts_app.command("cancel")
 def posts_cancel(post_ids: list[int], as_json: JsonOpt = False) -> None:
     """Cancel posts that have not been published."""
     with _open() as v:
-        done = [v.cancel(pid) for pid in post_ids]
-        if as_json:
-            _print_json([_post_dict(v, p.id) for p in done])
-            return
-        for post in done:
-            out.print(f"post {post.id} cancelled")
+
+        def say(post: PostView) -> str:
+            text = f"post {post.id} cancelled"
+            waiting = v.store.dependents(post.id)
+            if waiting:
+                ids = " ".join(str(p.id) for p in waiting)
+                text += (
+                    f"; posts {ids} link to this article and will not go out without it: "
+                    f"cancel them too (visibility posts cancel {ids}) or edit them"
+                )
+            return text
+
+        _each(v, post_ids, v.cancel, as_json, say)
 
 
 @posts_app.command("retry")
 def posts_retry(post_ids: list[int], as_json: JsonOpt = False) -> None:
     """Send failed posts back to approved, to be scheduled again."""
     with _open() as v:
-        done = [v.retry(pid) for pid in post_ids]
-        if as_json:
-            _print_json([_post_dict(v, p.id) for p in done])
-            return
-        for post in done:
-            out.print(f"post {post.id} is approved again; schedule it to publish")
+        _each(
+            v,
+            post_ids,
+            v.retry,
+            as_json,
+            lambda p: f"post {p.id} is approved again; schedule it to publish",
+        )
 
 
 # -- channels, db, run ---------------------------------------------------
@@ -286,6 +369,26 @@ def channels_list(as_json: JsonOpt = False) -> None:
         source = v.config.source or "built-in defaults (three dry-run channels)"
         out.print(f"channels from {source}")
         out.print(render.channels_table(rows))
+
+
+@channels_app.command("check")
+def channels_check(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Channel names; all enabled ones when omitted.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verify each account's credentials with a harmless read call."""
+    with _open() as v:
+        results = v.check_channels(names)
+        if as_json:
+            _print_json([r.to_dict() for r in results])
+        else:
+            for result in results:
+                mark = ("ok", "green") if result.ok else ("needs attention", "red")
+                out.print(Text.assemble(f"{result.channel}: ", mark, f" {result.message}"))
+        if not all(r.ok for r in results):
+            raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

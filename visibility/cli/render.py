@@ -30,12 +30,15 @@ def measured(post: PostView) -> Measure:
     return measure(post.kind, post.body)
 
 
-def when(post: PostView, channel: Channel | None = None) -> str:
+def when(post: PostView, channel: Channel | None = None, *, short: bool = False) -> str:
+    """The scheduled time in the channel's timezone (UTC when the channel is unknown)."""
     if post.scheduled_at is None:
         return "-"
     if channel is None:
         return post.scheduled_at.strftime("%Y-%m-%d %H:%M UTC")
     local = post.scheduled_at.astimezone(channel.tz)
+    if short:
+        return f"{local:%Y-%m-%d %H:%M %Z}"
     return f"{local:%Y-%m-%d %H:%M %Z} ({channel.timezone})"
 
 
@@ -49,10 +52,13 @@ def _one_line(text: str, width: int = 60) -> str:
 
 
 def posts_table(
-    posts: Sequence[PostView], *, waiting: Mapping[int, str | None] | None = None
+    posts: Sequence[PostView],
+    *,
+    waiting: Mapping[int, str | None] | None = None,
+    channels: Mapping[str, Channel] | None = None,
 ) -> Table:
     table = Table(title=None, show_lines=False)
-    for column in ("id", "news", "channel", "status", "scheduled (UTC)", "length", "text / note"):
+    for column in ("id", "news", "channel", "status", "scheduled", "length", "text / note"):
         table.add_column(column, overflow="fold")
     for post in posts:
         note = post.last_error or (waiting or {}).get(post.id) or _one_line(post.title or post.body)
@@ -63,7 +69,7 @@ def posts_table(
             str(post.news_item_id),
             post.channel,
             _status(post),
-            when(post),
+            when(post, (channels or {}).get(post.channel), short=True),
             length,
             note,
         )

@@ -117,11 +117,27 @@ class ChannelConfig(BaseModel):
         return tags
 
 
+class FeedConfig(BaseModel):
+    """A website feed read periodically by the service."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^(https?://|/|file://)", description="RSS or Atom feed address.")
+    from_channel: str | None = Field(
+        default=None,
+        description="The website channel the feed belongs to: its items are not published "
+        "back to it. Unset: website channels whose base_url is the feed's host.",
+    )
+    interval_minutes: int = Field(default=30, ge=1, le=1440)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$")
+
+
 class ChannelsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     organisation: OrganisationConfig = Field(default_factory=OrganisationConfig)
     channels: list[ChannelConfig] = Field(default_factory=list)
+    feeds: list[FeedConfig] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -150,6 +166,7 @@ class AppConfig:
     organisation: OrganisationConfig
     channels: tuple[Channel, ...]
     source: Path | None
+    feeds: tuple[FeedConfig, ...] = ()
 
     def channel(self, name: str) -> Channel:
         for channel in self.channels:
@@ -311,9 +328,17 @@ def parse_channels(
                 options=options,
             )
         )
+    for index, feed in enumerate(parsed.feeds):
+        if feed.from_channel is not None and feed.from_channel not in seen:
+            problems.append(
+                f"feeds[{index}].from_channel: no channel named {feed.from_channel!r}; "
+                f"use one of {', '.join(sorted(seen))}"
+            )
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
-    return AppConfig(organisation=org, channels=tuple(channels), source=None)
+    return AppConfig(
+        organisation=org, channels=tuple(channels), source=None, feeds=tuple(parsed.feeds)
+    )
 
 
 def load_channels(path: Path | None, *, secret_dirs: Sequence[Path] = ()) -> AppConfig:
@@ -335,4 +360,6 @@ def load_channels(path: Path | None, *, secret_dirs: Sequence[Path] = ()) -> App
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     config = parse_channels(data, source=str(path), secret_dirs=secret_dirs)
-    return AppConfig(organisation=config.organisation, channels=config.channels, source=path)
+    return AppConfig(
+        organisation=config.organisation, channels=config.channels, source=path, feeds=config.feeds
+    )

@@ -72,8 +72,14 @@ def check_post(
     elif kind == "facebook" and len(body) > FACEBOOK_MAX_CHARS:
         problems.append(f"the post is {len(body)} characters; Facebook allows {FACEBOOK_MAX_CHARS}")
     if required_link and kind != "website" and required_link not in body:
-        problems.append(
-            f"the text lost its link {required_link}, which this post must carry; put it back"
-        )
+        if required_link == LINK_PLACEHOLDER:
+            problems.append(
+                f"the text lost the {LINK_PLACEHOLDER} placeholder, where the article's link "
+                "goes; put it back"
+            )
+        else:
+            problems.append(
+                f"the text lost its link {required_link}, which this post must carry; put it back"
+            )
     if problems:
         raise ValidationError(f"post {post_id} cannot be approved: " + "; ".join(problems))

@@ -571,7 +571,9 @@ def parse_news(
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+    if size < 100_000:
+        return f"{size:,} bytes"
+    return f"{size / 1_000_000:.2f} MB"
 
 
 def read_news_file(
@@ -623,7 +625,10 @@ def read_news_file(
 
 
 def _too_large(path: Path, size: int, max_bytes: int) -> str:
+    shown, limit = _megabytes(size), _megabytes(max_bytes)
+    if shown == limit:  # rounding hid the difference: say it in bytes
+        shown, limit = f"{size:,} bytes", f"{max_bytes:,} bytes"
     return (
-        f"{path} is {_megabytes(size)}; news items are limited to {_megabytes(max_bytes)} "
+        f"{path} is {shown}; news items are limited to {limit} "
         "(set VISIBILITY_MAX_NEWS_BYTES to change)"
     )

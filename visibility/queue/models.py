@@ -13,6 +13,7 @@ from visibility.queue.types import UTCDateTime, utcnow
 
 class NewsItem(SQLModel, table=True):
     __tablename__ = "news_item"
+    __table_args__ = (Index("uq_news_item_feed_guid", "feed_guid", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     fingerprint: str = Field(max_length=64, unique=True)
@@ -28,6 +29,9 @@ class NewsItem(SQLModel, table=True):
     dateline_place: str | None = Field(default=None, max_length=200)
     contact_email: str | None = Field(default=None, max_length=320)
     canonical_url: str | None = Field(default=None, sa_type=Text)
+    # For items read from a feed: the entry's id, which de-duplicates re-reads
+    # even when the entry's text was edited since.
+    feed_guid: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

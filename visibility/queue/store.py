@@ -233,25 +233,84 @@ class Store:
                     account.configured = False
                     account.updated_at = now
 
+    def set_attention(self, channel: str, reason: str) -> None:
+        """Hold a channel's queue until its credentials work again (posts stay scheduled)."""
+        self._set_attention(channel, reason)
+
+    def clear_attention(self, channel: str) -> None:
+        self._set_attention(channel, None)
+
+    def _set_attention(self, channel: str, reason: str | None) -> None:
+        with self._session() as session:
+            done = session.execute(
+                update(ChannelAccount)
+                .where(col(ChannelAccount.name) == channel)
+                .values(attention=reason, updated_at=utcnow())
+            )
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFoundError(f"no channel account {channel!r} in the database")
+
+    def attention(self) -> dict[str, str]:
+        """Channels held for attention, with the reason."""
+        with self._session() as session:
+            rows = session.exec(
+                select(col(ChannelAccount.name), col(ChannelAccount.attention)).where(
+                    col(ChannelAccount.attention).is_not(None)
+                )
+            ).all()
+            return {name: reason for name, reason in rows if reason is not None}
+
     def channel_accounts(self) -> list[ChannelAccount]:
         with self._session() as session:
             return list(session.exec(select(ChannelAccount).order_by(col(ChannelAccount.name))))
 
     # -- news items -------------------------------------------------------
 
+    @staticmethod
+    def _same_item(news: ParsedNews, feed_guid: str | None) -> Any:
+        same = [col(NewsItem.fingerprint) == news.fingerprint]
+        if feed_guid is not None:
+            same.append(col(NewsItem.feed_guid) == feed_guid)
+        if news.canonical_url:
+            same.append(col(NewsItem.canonical_url) == news.canonical_url)
+        return or_(*same)
+
+    def find_same(self, news: ParsedNews, *, feed_guid: str | None = None) -> NewsView | None:
+        """The stored item with this content, feed id or canonical URL, if any."""
+        with self._session() as session:
+            row = session.exec(
+                select(NewsItem).where(self._same_item(news, feed_guid)).order_by(col(NewsItem.id))
+            ).first()
+            return None if row is None else _news_view(row)
+
+    def post_with_url(self, url: str) -> PostView | None:
+        """The published post whose channel URL this is (our own article in a feed)."""
+        with self._session() as session:
+            row = session.exec(
+                select(Post, ChannelAccount)
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .where(col(Post.external_url) == url)
+            ).first()
+            return None if row is None else _post_view(row[0], row[1])
+
     def add_news(
-        self, news: ParsedNews, *, source: str, drafts: Sequence[Draft] = ()
+        self,
+        news: ParsedNews,
+        *,
+        source: str,
+        drafts: Sequence[Draft] = (),
+        feed_guid: str | None = None,
     ) -> tuple[NewsView, bool, list[PostView]]:
         """Store a news item and its drafts in one transaction.
 
-        Returns the item, whether it is new (False: the same content was added
-        before), and its posts. Re-adding an item only adds drafts for
+        An item is the same as a stored one when its content (fingerprint),
+        its feed entry id or its canonical URL match. Returns the item, whether
+        it is new, and its posts. Re-adding an item only adds drafts for
         channels that have none yet.
         """
+        same = self._same_item(news, feed_guid)
         with self._session() as session:
-            row = session.exec(
-                select(NewsItem).where(col(NewsItem.fingerprint) == news.fingerprint)
-            ).one_or_none()
+            row = session.exec(select(NewsItem).where(same).order_by(col(NewsItem.id))).first()
             created = row is None
             if row is None:
                 row = NewsItem(
@@ -268,6 +327,7 @@ class Store:
                     dateline_place=news.dateline_place,
                     contact_email=news.contact_email,
                     canonical_url=news.canonical_url,
+                    feed_guid=feed_guid,
                 )
                 try:
                     with session.begin_nested():
@@ -276,8 +336,9 @@ class Store:
                     # Another process stored the same item a moment ago.
                     created = False
                     row = session.exec(
-                        select(NewsItem).where(col(NewsItem.fingerprint) == news.fingerprint)
-                    ).one()
+                        select(NewsItem).where(same).order_by(col(NewsItem.id))
+                    ).first()
+                    assert row is not None
             assert row.id is not None
             view = _news_view(row)
             post_ids = self._add_drafts(session, row.id, drafts)
@@ -373,6 +434,19 @@ class Store:
         stmt = stmt.order_by(col(Post.id)).limit(limit)
         with self._session() as session:
             return [_post_view(p, c) for p, c in session.exec(stmt).all()]
+
+    def dependents(self, post_id: int) -> list[PostView]:
+        """Posts still to go out that wait for this article's link."""
+        pending = [PostStatus.DRAFT, PostStatus.APPROVED, PostStatus.SCHEDULED]
+        with self._session() as session:
+            rows = session.exec(
+                select(Post, ChannelAccount)
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .where(col(Post.link_post_id) == post_id)
+                .where(col(Post.status).in_([s.value for s in pending]))
+                .order_by(col(Post.id))
+            ).all()
+            return [_post_view(p, c) for p, c in rows]
 
     def attempts(self, post_id: int) -> list[AttemptView]:
         with self._session() as session:
@@ -499,10 +573,12 @@ class Store:
                 )
             ),
         )
+        held = select(col(ChannelAccount.id)).where(col(ChannelAccount.attention).is_not(None))
         return and_(
             col(Post.status) == PostStatus.SCHEDULED.value,
             col(Post.scheduled_at) <= now,
             link_ready,
+            col(Post.channel_id).not_in(held),
         )
 
     def claim_due(

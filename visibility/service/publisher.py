@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from visibility.adapters.base import Adapter, Publication
-from visibility.errors import ChannelError, RetryableChannelError
+from visibility.errors import ChannelError, CredentialsError, RetryableChannelError
 from visibility.queue.store import Claim, Store
 from visibility.queue.types import utcnow
 
@@ -46,6 +46,7 @@ class PassResult:
     published: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
 
 
 class Publisher:
@@ -119,6 +120,19 @@ class Publisher:
             self.store.requeue(claim, worker=self.worker, at=when, error=str(exc), outcome="retry")
             log.info("publish will be retried at %s: %s", when.isoformat(), exc, extra=extra)
             return "retried"
+        except CredentialsError as exc:
+            # Not the post's fault: hold the whole channel, keep the post in
+            # the queue, and let `visibility channels check` release it.
+            self.store.set_attention(post.channel, str(exc))
+            self.store.requeue(
+                claim,
+                worker=self.worker,
+                at=post.scheduled_at or self.clock(),
+                error=str(exc),
+                outcome="credentials",
+            )
+            log.warning("channel needs attention: %s", exc, extra=extra)
+            return "held"
         except ChannelError as exc:
             self.store.mark_failed(claim, worker=self.worker, error=str(exc))
             log.warning("publish refused: %s", exc, extra=extra)

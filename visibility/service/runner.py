@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from visibility.adapters.base import Adapter
 from visibility.adapters.registry import build_adapter
+from visibility.config.channels import FeedConfig
 from visibility.queue.states import PostStatus
 from visibility.queue.types import utcnow
 from visibility.service.publisher import PassResult, Publisher, RetryPolicy
@@ -56,7 +57,8 @@ class Service:
         self.stopped = threading.Event()
         self._lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
-            executors={"default": JobExecutor(1)},
+            # Feeds read on their own thread: a slow feed never delays a post.
+            executors={"default": JobExecutor(1), "feeds": JobExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
         )
@@ -95,7 +97,31 @@ class Service:
             self._pass, "date", run_date=run_at, id="wakeup", replace_existing=True
         )
 
+    def _read_feed(self, feed: FeedConfig) -> None:
+        if self.stopped.is_set():
+            return
+        try:
+            result = self.app.import_feed(
+                feed.url, from_channel=feed.from_channel, language=feed.language
+            )
+        except Exception as exc:
+            # A feed that is down now may be up at the next read; keep publishing.
+            log.warning("could not read the feed %s: %s", feed.url, exc)
+            return
+        if result.added:
+            log.info("feed %s: %d new news items", feed.url, len(result.added))
+
     def start(self) -> None:
+        for number, feed in enumerate(self.app.config.feeds):
+            self.scheduler.add_job(
+                self._read_feed,
+                "interval",
+                args=[feed],
+                minutes=feed.interval_minutes,
+                id=f"feed-{number}",
+                next_run_time=utcnow(),
+                executor="feeds",
+            )
         self.scheduler.add_job(
             self._pass,
             "interval",
