@@ -12,6 +12,8 @@ from visibility.config.channels import load_channels
 from visibility.queue import db
 from visibility.queue.store import Store
 
+pytest_plugins = ["real_wordpress"]
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "visibility" / "samples"
 PG_URL = os.environ.get(
@@ -44,6 +46,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "VISIBILITY_TEST_POSTGRES_URL",
             "VISIBILITY_TWITTER_TEXT_DATA",
             "VISIBILITY_REQUIRE_POSTGRES",
+            "VISIBILITY_REQUIRE_WORDPRESS",
         }:
             monkeypatch.delenv(key)
     monkeypatch.setenv("VISIBILITY_DATA_DIR", str(tmp_path / "data"))
