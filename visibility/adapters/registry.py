@@ -1,4 +1,8 @@
-"""Build the adapter for a channel account from its configuration."""
+"""Build the adapter for a channel account from its configuration.
+
+Platform adapters are imported when first needed: a dry-run set-up never
+loads tweepy.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from visibility.adapters.base import Adapter
 from visibility.adapters.dry_run import DryRunAdapter
 from visibility.config.channels import Channel
 from visibility.config.settings import Settings
-from visibility.errors import ConfigError
 
 
 def build_adapter(channel: Channel, settings: Settings) -> Adapter:
@@ -14,8 +17,18 @@ def build_adapter(channel: Channel, settings: Settings) -> Adapter:
         return DryRunAdapter(
             channel.name, data_dir=settings.data_dir, base_url=settings.dry_run_base_url
         )
-    raise ConfigError(
-        f"channel {channel.name!r}: publishing to {channel.kind} is not available in this "
-        'version yet; use kind = "dry-run" with imitates = '
-        f'"{channel.kind}" until it is'
-    )
+    if channel.kind == "twitter":
+        from visibility.adapters.twitter import TwitterAdapter
+
+        return TwitterAdapter(channel)
+    if channel.kind == "facebook":
+        from visibility.adapters.facebook import FacebookAdapter
+
+        return FacebookAdapter(channel)
+    if channel.options.get("api") == "webhook":
+        from visibility.adapters.webhook import WebhookAdapter
+
+        return WebhookAdapter(channel)
+    from visibility.adapters.wordpress import WordPressAdapter
+
+    return WordPressAdapter(channel)

@@ -11,6 +11,7 @@ Only loopback addresses are ever bound.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -117,6 +118,13 @@ class Emulator:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Without it every small answer waits ~40 ms for delayed ACKs.
+            disable_nagle_algorithm = True
+
+            def handle(self) -> None:
+                # The client may have given up (a timeout test): nothing to answer.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    super().handle()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output clean
@@ -128,7 +136,11 @@ class Emulator:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        server = self._server
+        # A short poll keeps stop() quick: tests start and stop many emulators.
+        self._thread = threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=0.05), daemon=True
+        )
         self._thread.start()
         return self
 

@@ -1,0 +1,397 @@
+"""The X (Twitter) adapter: posts tweets and threads, reads them back, via tweepy.
+
+Writes use OAuth 1.0a user context (the app's API key and secret plus the
+account's access token and secret); engagement reads use the app's Bearer
+token when the channel has one (app-only limits are separate from the
+account's), else the same user context.
+
+tweepy's ``Client`` always talks to ``https://api.twitter.com``. To reach an
+emulator or proxy (``options.base_url``), a transport adapter mounted on the
+client's session rewrites the address just before sending: after the OAuth
+1.0a signature was computed over the real URL, so the receiver can verify it
+as X would. The same transport gives every request ``options.timeout``,
+which tweepy never passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import tweepy
+from requests.adapters import HTTPAdapter
+
+from visibility.adapters.base import Account, Adapter, Engagement, Publication, Published
+from visibility.adapters.http import USER_AGENT, make_session
+from visibility.adapters.specs import TwitterOptions
+from visibility.adapters.twitter_errors import Auth, translate
+from visibility.config.channels import Channel
+from visibility.derive.limits import LINK_PLACEHOLDER
+from visibility.errors import ChannelError, CredentialsError, PermanentChannelError
+from visibility.text.tweet import MAX_TWEET_LENGTH, weighted_length
+
+__all__ = ["TWITTER_API", "TwitterAdapter", "split_thread"]
+
+log = logging.getLogger(__name__)
+
+TWITTER_API: Final = "https://api.twitter.com"
+_USER_SECRETS: Final = ("api_key", "api_secret", "access_token", "access_token_secret")
+
+
+class _CredentialLogFilter(logging.Filter):
+    """Keeps credentials out of the DEBUG lines of tweepy and the OAuth libraries.
+
+    tweepy logs each request's headers, the Bearer token among them: that is
+    blanked. requests-oauthlib and oauthlib log the ``Authorization`` header,
+    parameters, base strings and signatures, in several shapes: their DEBUG
+    lines are only about signing, so they are dropped whole.
+    """
+
+    _BEARER: Final = re.compile(r"(Bearer\s+)[^\s'\",}]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(("oauthlib", "requests_oauthlib")):
+            return record.levelno > logging.DEBUG
+        text = record.getMessage()
+        cleaned = self._BEARER.sub(r"\1***", text)
+        if cleaned != text:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _install_log_filter() -> None:
+    # A filter on a logger sees only the records made by that very logger,
+    # so each module's logger gets one.
+    for name in (
+        "tweepy.client",
+        "requests_oauthlib.oauth1_auth",
+        "requests_oauthlib.oauth1_session",
+        "oauthlib.oauth1.rfc5849",
+        "oauthlib.oauth1.rfc5849.signature",
+    ):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _CredentialLogFilter) for f in logger.filters):
+            logger.addFilter(_CredentialLogFilter())
+
+
+_install_log_filter()
+
+
+class _XTransport(HTTPAdapter):
+    """Sends what tweepy addressed to api.twitter.com to ``target``, with a timeout."""
+
+    def __init__(self, *, target: str | None, timeout: float) -> None:
+        super().__init__()  # max_retries=0: the scheduler owns retries
+        self.target = urlsplit(target) if target else None
+        self.timeout = timeout
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        if self.target is not None and request.url:
+            # The OAuth 1.0a signature is already in the headers, computed
+            # over the real URL; only where the bytes go changes.
+            url = urlsplit(request.url)
+            path = self.target.path.rstrip("/") + url.path
+            request.url = urlunsplit(
+                (self.target.scheme, self.target.netloc, path, url.query, url.fragment)
+            )
+        return super().send(
+            request,
+            stream=stream,
+            timeout=self.timeout if timeout is None else timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
+
+
+def _largest(n: int, fits: Callable[[int], bool]) -> int:
+    """The largest index below ``n`` for which ``fits`` holds (``-1`` if none); monotone."""
+    lo, hi = -1, n - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _cut(text: str, limit: int) -> int:
+    """Where the first tweet of ``text`` (longer than ``limit``) ends."""
+    words = list(re.finditer(r"\S+", text))
+    ends = [m.end() for m in words]
+    best = _largest(len(ends), lambda i: weighted_length(text[: ends[i]]) <= limit)
+    if best < 0:  # a single word longer than a tweet
+        return max(1, _largest(len(text) + 1, lambda i: weighted_length(text[:i]) <= limit))
+    for j in range(best, -1, -1):
+        follows = words[j + 1].group()[0] if j + 1 < len(words) else ""
+        if _SENTENCE_END.search(words[j].group()) and not follows.islower():
+            # The last sentence end that fits; earlier ones are shorter still.
+            if 2 * weighted_length(text[: ends[j]]) >= limit:
+                return ends[j]
+            break
+    return ends[best]
+
+
+def split_thread(text: str, limit: int = MAX_TWEET_LENGTH) -> list[str]:
+    """Cut ``text`` into tweets of at most ``limit`` weighted characters.
+
+    Cuts fall between words, after a sentence when that keeps at least half
+    of a tweet, else after the last word that fits; only a single word longer
+    than a tweet is cut inside. Whitespace at a cut is dropped.
+    """
+    parts: list[str] = []
+    rest = text.strip()
+    while rest and weighted_length(rest) > limit:
+        cut = _cut(rest, limit)
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+class TwitterAdapter(Adapter):
+    """Publishes to one X account through API v2."""
+
+    engagement_batch = 100
+
+    def __init__(self, channel: Channel, *, session: requests.Session | None = None) -> None:
+        self.channel = channel.name
+        self.options = TwitterOptions.model_validate(dict(channel.options))
+        values = {role: secret.get_secret_value() for role, secret in channel.secrets.items()}
+        missing = [role for role in _USER_SECRETS if not values.get(role)]
+        if missing:
+            raise CredentialsError(
+                f"channel {channel.name!r} lacks the X secret(s) {', '.join(missing)}: name "
+                "them under secrets in the channels file and set them, then run "
+                "`visibility channels check`",
+                channel=channel.name,
+            )
+        self._secrets = tuple(v for v in values.values() if v)
+        self._bearer = values.get("bearer_token") or None
+        self._owns_session = session is None
+        self.session = session if session is not None else make_session()
+        base_url = self.options.base_url
+        target = None if base_url == TWITTER_API else base_url
+        self.session.mount(
+            f"{TWITTER_API}/", _XTransport(target=target, timeout=self.options.timeout)
+        )
+        self.client = tweepy.Client(
+            bearer_token=self._bearer,
+            consumer_key=values["api_key"],
+            consumer_secret=values["api_secret"],
+            access_token=values["access_token"],
+            access_token_secret=values["access_token_secret"],
+            return_type=dict,
+            # True would sleep inside the worker, and loop on a 429 that has
+            # no reset header; the scheduler owns waiting.
+            wait_on_rate_limit=False,
+        )
+        self.client.session.close()
+        self.client.session = self.session
+        self.client.user_agent = USER_AGENT
+        self._username: str | None = None
+
+    def __repr__(self) -> str:
+        return f"TwitterAdapter(channel={self.channel!r}, base_url={self.options.base_url!r})"
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _call(
+        self, action: str, auth: Auth, method: Callable[..., Any], *args: Any, **kw: Any
+    ) -> Any:
+        try:
+            return method(*args, **kw)
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise translate(
+                exc,
+                channel=self.channel,
+                action=action,
+                auth=auth,
+                base_url=self.options.base_url,
+                timeout=self.options.timeout,
+                secrets=self._secrets,
+            ) from exc
+
+    def _data(self, answer: Any, action: str) -> Mapping[str, Any]:
+        data = answer.get("data") if isinstance(answer, Mapping) else None
+        if not isinstance(data, Mapping):
+            raise PermanentChannelError(
+                f"X's answer to {action} had no data; try `visibility channels check`",
+                channel=self.channel,
+            )
+        return data
+
+    # -- publishing -----------------------------------------------------------
+
+    def _text(self, publication: Publication) -> str:
+        body = publication.body
+        if LINK_PLACEHOLDER in body:
+            if not publication.link:
+                raise PermanentChannelError(
+                    "the post has no article link to put in place of {link}", channel=self.channel
+                )
+            body = body.replace(LINK_PLACEHOLDER, publication.link)
+        return body.strip()
+
+    def _post(self, text: str, reply_to: str | None) -> str:
+        action = "posting the tweet" if reply_to is None else "posting the reply"
+        answer = self._call(
+            action, "user", self.client.create_tweet, text=text, in_reply_to_tweet_id=reply_to
+        )
+        return str(self._data(answer, action)["id"])
+
+    def publish(self, publication: Publication) -> Published:
+        text = self._text(publication)
+        if publication.image_path:
+            log.warning(
+                "X posts go out without their image for now (media upload is not supported)",
+                extra={"channel": self.channel, "post_id": publication.post_id},
+            )
+        parts = [text]
+        if self.options.thread and weighted_length(text) > MAX_TWEET_LENGTH:
+            parts = split_thread(text)
+        ids = [self._post(parts[0], None)]
+        for number, part in enumerate(parts[1:], start=2):
+            try:
+                ids.append(self._post(part, ids[-1]))
+            except ChannelError as exc:
+                raise self._thread_broken(exc, number, len(parts), ids) from exc
+        if len(ids) > 1:
+            log.info("posted a thread of %d tweets", len(ids), extra={"channel": self.channel})
+        return Published(external_id=ids[0], url=self._status_url(ids[0]))
+
+    def _thread_broken(
+        self, exc: ChannelError, number: int, total: int, ids: list[str]
+    ) -> PermanentChannelError:
+        # Never retryable: publishing again would post part 1 a second time.
+        reason = re.sub(r";? will try again.*$", "", str(exc))
+        if len(ids) == 1:
+            out = f"Part 1 is on X (tweet id {ids[0]}): delete it there"
+        else:
+            out = f"Parts 1 to {len(ids)} are on X (tweet ids {', '.join(ids)}): delete them there"
+        return PermanentChannelError(
+            f"the thread stopped at part {number} of {total} ({reason}). {out} and publish "
+            f"again, or post the rest by hand as replies to tweet {ids[-1]}; visibility does "
+            "not retry, as that would post part 1 a second time",
+            channel=self.channel,
+        )
+
+    def _status_url(self, tweet_id: str) -> str:
+        if self._username is None:
+            try:
+                self._username = self._me()["username"]
+            except (ChannelError, KeyError) as exc:
+                # The tweet is out: a URL without the name works as well.
+                log.info("could not read the account's username: %s", exc)
+                return f"https://x.com/i/web/status/{tweet_id}"
+        return f"https://x.com/{self._username}/status/{tweet_id}"
+
+    def _me(self) -> Mapping[str, Any]:
+        action = "reading the account"
+        return self._data(self._call(action, "user", self.client.get_me, user_auth=True), action)
+
+    # -- reading and removing -------------------------------------------------
+
+    def check(self) -> Account:
+        me = self._me()
+        username, user_id = str(me.get("username", "")), str(me.get("id", ""))
+        self._username = username or None
+        detail = f"{me.get('name', username)}; posts with the account's access token"
+        if self._bearer:
+            self._call(
+                "checking the app's Bearer token",
+                "app",
+                self.client.get_user,
+                id=user_id,
+                user_auth=False,
+            )
+            detail += "; reads engagement with the app's Bearer token"
+        else:
+            detail += ", and reads engagement with it too"
+        return Account(name=f"@{username}", external_id=user_id, detail=detail)
+
+    def delete(self, external_id: str) -> None:
+        action = f"deleting tweet {external_id}"
+        try:
+            answer = self.client.delete_tweet(external_id, user_auth=True)
+        except tweepy.NotFound:
+            log.info("tweet %s was already gone from X", external_id)
+            return
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise translate(
+                exc,
+                channel=self.channel,
+                action=action,
+                auth="user",
+                base_url=self.options.base_url,
+                timeout=self.options.timeout,
+                secrets=self._secrets,
+            ) from exc
+        if not self._data(answer, action).get("deleted"):
+            raise PermanentChannelError(
+                f"X did not delete tweet {external_id}; delete it on x.com", channel=self.channel
+            )
+
+    def engagement(self, external_ids: Sequence[str]) -> list[Engagement]:
+        ids = [str(i) for i in external_ids]
+        if len(ids) > self.engagement_batch:
+            raise ValueError(
+                f"X looks up at most {self.engagement_batch} tweets at once, not {len(ids)}"
+            )
+        bad = [i for i in ids if not i.isdigit()]
+        if bad:
+            raise ValueError(f"not X tweet ids: {', '.join(bad)}")
+        if not ids:
+            return []
+        auth: Auth = "app" if self._bearer else "user"
+        answer = self._call(
+            "reading engagement",
+            auth,
+            self.client.get_tweets,
+            ids,
+            tweet_fields=["public_metrics"],
+            user_auth=auth == "user",
+        )
+        tweets = (answer.get("data") or []) if isinstance(answer, Mapping) else []
+        return [_engagement(tweet) for tweet in tweets if isinstance(tweet, Mapping)]
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
+
+
+def _engagement(tweet: Mapping[str, Any]) -> Engagement:
+    metrics = tweet.get("public_metrics") or {}
+
+    def count(name: str) -> int | None:
+        value = metrics.get(name)
+        return int(value) if isinstance(value, int) else None
+
+    retweets, quotes = count("retweet_count"), count("quote_count")
+    shares = None if retweets is None and quotes is None else (retweets or 0) + (quotes or 0)
+    return Engagement(
+        external_id=str(tweet["id"]),
+        impressions=count("impression_count"),
+        reactions=count("like_count"),
+        comments=count("reply_count"),
+        shares=shares,
+        clicks=None,
+        raw=dict(tweet),
+    )

@@ -1,0 +1,597 @@
+"""An emulator of X's API v2 for the endpoints the X adapter uses.
+
+It answers like api.twitter.com does: the same status codes, the same JSON
+error documents (``title``/``detail``/``type`` problems, ``errors`` arrays for
+lookups), and ``x-rate-limit-*`` headers on every answer. Authentication is
+checked the way X checks it: writes need OAuth 1.0a user context, whose
+HMAC-SHA1 signature is verified over the *real* URL
+(``https://api.twitter.com/...``), because the adapter signs for X and only
+then sends the request here; an app-only Bearer token is accepted for reads
+and refused for writes.
+
+Tweets' ``public_metrics`` grow with the seconds since posting (a
+deterministic function, see :func:`grown_metrics`); tests pin them with
+:meth:`XEmulator.set_metrics` or move time with :meth:`XEmulator.advance`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import string
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from oauthlib.oauth1.rfc5849 import signature as oauth_signature
+from oauthlib.oauth1.rfc5849 import utils as oauth_utils
+
+from visibility.testing.server import Emulator, Request, Response, route
+from visibility.text.tweet import MAX_TWEET_LENGTH, weighted_length
+
+REAL_API: Final = "https://api.twitter.com"
+_TWEPOCH_MS: Final = 1288834974657  # X's snowflake epoch
+_PROBLEM: Final = "https://api.twitter.com/2/problems"
+_MAX_IDS: Final = 100
+
+# Requests per window for the endpoints whose limit tests do not set.
+_FIXED_LIMITS: Final = {"delete": 50, "me": 75, "lookup": 900, "user": 900}
+
+
+@dataclass
+class XAccount:
+    """A user who authorised the emulated app: its access token and secret."""
+
+    user_id: str
+    username: str
+    name: str
+    access_token: str
+    access_token_secret: str
+    #: False for a token made while the app had "Read" permission only.
+    can_write: bool = True
+
+
+@dataclass
+class PostedTweet:
+    id: str
+    text: str
+    author_id: str
+    created_at: float
+    in_reply_to_tweet_id: str | None = None
+    deleted: bool = False
+    metrics: dict[str, int] | None = None  # pinned by set_metrics; else grown
+
+
+def _random(length: int) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def grown_metrics(age_seconds: float) -> dict[str, int]:
+    """``public_metrics`` of a tweet ``age_seconds`` old: all grow, never shrink."""
+    age = max(0.0, age_seconds)
+    return {
+        "retweet_count": int(age // 60),
+        "reply_count": int(age // 90),
+        "like_count": int(age // 20),
+        "quote_count": int(age // 300),
+        "bookmark_count": int(age // 120),
+        "impression_count": int(age * 5),
+    }
+
+
+def _problem(status: int, title: str, detail: str, kind: str = "about:blank") -> Response:
+    body = {"title": title, "detail": detail, "type": kind, "status": status}
+    return Response(status, body, {"Content-Type": "application/problem+json"})
+
+
+def _unauthorized() -> Response:
+    return _problem(401, "Unauthorized", "Unauthorized")
+
+
+def _app_only_forbidden() -> Response:
+    return _problem(
+        403,
+        "Unsupported Authentication",
+        "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
+        "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+        f"{_PROBLEM}/unsupported-authentication",
+    )
+
+
+def _invalid_request(*messages: str, parameters: dict[str, Any] | None = None) -> Response:
+    errors = [{"parameters": parameters or {}, "message": m} for m in messages]
+    body = {
+        "errors": errors,
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": f"{_PROBLEM}/invalid-request",
+    }
+    return Response(400, body, {"Content-Type": "application/problem+json"})
+
+
+def _not_found_error(value: str, resource: str, parameter: str) -> dict[str, str]:
+    return {
+        "value": value,
+        "detail": f"Could not find {resource} with {parameter}: [{value}].",
+        "title": "Not Found Error",
+        "resource_type": resource,
+        "parameter": parameter,
+        "resource_id": value,
+        "type": f"{_PROBLEM}/resource-not-found",
+    }
+
+
+@dataclass
+class _Caller:
+    kind: str  # "user" (OAuth 1.0a) or "app" (Bearer)
+    account: XAccount | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.account.user_id if self.account else "app"
+
+
+@dataclass
+class _Window:
+    start: float
+    used: int = 0
+
+
+@dataclass
+class SignedRequest:
+    """One OAuth 1.0a request whose signature verified, and the URL it was signed for."""
+
+    method: str
+    url: str
+    consumer_key: str
+    token: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class XEmulator(Emulator):
+    """X's API v2 on loopback: post, delete and look up tweets, read the account."""
+
+    def __init__(
+        self,
+        *,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        bearer_token: str | None = None,
+        accounts: Sequence[XAccount] | None = None,
+        post_limit: int = 100,
+        window_seconds: int = 900,
+        max_clock_skew: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        # Fresh random credentials unless given: tests read them off the emulator.
+        self.consumer_key = consumer_key or _random(25)
+        self.consumer_secret = consumer_secret or _random(50)
+        self.bearer_token = bearer_token or "AAAAAAAAAAAAAAAAAAAAA" + _random(80)
+        if accounts is None:
+            accounts = [
+                XAccount(
+                    user_id="1580000000000000001",
+                    username="QendraBurimore",
+                    name="Qendra Burimore",
+                    access_token="1580000000000000001-" + _random(30),
+                    access_token_secret=_random(45),
+                )
+            ]
+        self.accounts: dict[str, XAccount] = {a.access_token: a for a in accounts}
+        self.post_limit = self._initial_post_limit = post_limit
+        self.window_seconds = window_seconds
+        self.max_clock_skew = max_clock_skew
+        self._clock = clock
+        self._offset = 0.0
+        self._tweets: dict[str, PostedTweet] = {}
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._nonces: set[tuple[str, str, str]] = set()
+        self._sequence = 0
+        #: Every OAuth 1.0a request whose signature verified, in order.
+        self.signed: list[SignedRequest] = []
+
+    def start(self) -> XEmulator:
+        super().start()
+        return self
+
+    def __enter__(self) -> XEmulator:
+        return self.start()
+
+    # -- helpers for tests ----------------------------------------------------
+
+    @property
+    def account(self) -> XAccount:
+        """The first (by default the only) account."""
+        return next(iter(self.accounts.values()))
+
+    def reset(self) -> None:
+        """Forget tweets, requests, faults, rate-limit windows and clock moves.
+
+        Lets one running emulator serve many tests; credentials and accounts stay.
+        """
+        with self.lock:
+            self._tweets.clear()
+            self._windows.clear()
+            self._nonces.clear()
+            self.signed.clear()
+            self.requests.clear()
+            self.faults.clear()
+            self._offset = 0.0
+            self.post_limit = self._initial_post_limit
+
+    def now(self) -> float:
+        return self._clock() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's clock on (metrics grow, rate-limit windows end)."""
+        with self.lock:
+            self._offset += seconds
+
+    @property
+    def tweets(self) -> dict[str, list[PostedTweet]]:
+        """What each account (by username) posted and has not deleted, oldest first."""
+        by_id = {a.user_id: a.username for a in self.accounts.values()}
+        result: dict[str, list[PostedTweet]] = {a.username: [] for a in self.accounts.values()}
+        with self.lock:
+            for tweet in self._tweets.values():
+                if not tweet.deleted:
+                    result[by_id[tweet.author_id]].append(tweet)
+        return result
+
+    def tweet(self, tweet_id: str) -> PostedTweet:
+        return self._tweets[tweet_id]
+
+    def post(
+        self, text: str, *, username: str | None = None, age_seconds: float = 0.0
+    ) -> PostedTweet:
+        """Put a tweet in place without a request (posted ``age_seconds`` ago)."""
+        account = self.account
+        if username is not None:
+            account = next(a for a in self.accounts.values() if a.username == username)
+        tweet = PostedTweet(
+            id=self._new_id(),
+            text=text,
+            author_id=account.user_id,
+            created_at=self.now() - age_seconds,
+        )
+        with self.lock:
+            self._tweets[tweet.id] = tweet
+        return tweet
+
+    def set_metrics(self, tweet_id: str, **counts: int) -> None:
+        """Pin a tweet's ``public_metrics`` (names as X spells them, e.g. ``like_count``)."""
+        with self.lock:
+            tweet = self._tweets[tweet_id]
+            base = tweet.metrics or grown_metrics(self.now() - tweet.created_at)
+            unknown = set(counts) - set(base)
+            if unknown:
+                raise KeyError(f"unknown public_metrics: {sorted(unknown)}")
+            tweet.metrics = {**base, **counts}
+
+    def calls(self, path: str, method: str | None = None) -> list[Request]:
+        """Requests that arrived for ``path`` (a regex matched against the whole path)."""
+        pattern = re.compile(path)
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if pattern.fullmatch(r.path) and (method is None or r.method == method)
+            ]
+
+    # -- authentication -------------------------------------------------------
+
+    def _authenticate(self, request: Request) -> _Caller | Response:
+        header = request.headers.get("authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if scheme == "Bearer":
+            if credentials and hmac.compare_digest(credentials, self.bearer_token):
+                return _Caller("app")
+            return _unauthorized()
+        if scheme == "OAuth":
+            account = self._verify_oauth1(request, header)
+            return _Caller("user", account) if account else _unauthorized()
+        return _unauthorized()
+
+    def _verify_oauth1(self, request: Request, header: str) -> XAccount | None:
+        try:
+            params = {
+                oauth_utils.unescape(k): oauth_utils.unescape(v)
+                for k, v in oauth_utils.parse_authorization_header(header)
+            }
+        except (ValueError, IndexError):
+            return None
+        if params.get("oauth_signature_method") != "HMAC-SHA1":
+            return None
+        if params.get("oauth_version", "1.0") != "1.0":
+            return None
+        if params.get("oauth_consumer_key") != self.consumer_key:
+            return None
+        account = self.accounts.get(params.get("oauth_token", ""))
+        if account is None:
+            return None
+        try:
+            stamp = int(params.get("oauth_timestamp", ""))
+        except ValueError:
+            return None
+        # Against the real clock: the client stamps with it, whatever advance() did.
+        if abs(self._clock() - stamp) > self.max_clock_skew:
+            return None
+        nonce_key = (self.consumer_key, params.get("oauth_nonce", ""), str(stamp))
+        if not nonce_key[1] or nonce_key in self._nonces:
+            return None  # X refuses a replayed nonce
+
+        real_url = REAL_API + request.path
+        query = urlsplit(request.url).query
+        body: str | None = None
+        if "application/x-www-form-urlencoded" in request.headers.get("content-type", ""):
+            body = request.body.decode("utf-8")
+        collected = oauth_signature.collect_parameters(
+            uri_query=query,
+            body=body,
+            headers={"Authorization": header},
+            exclude_oauth_signature=True,
+        )
+        base = oauth_signature.signature_base_string(
+            request.method,
+            oauth_signature.base_string_uri(real_url),
+            oauth_signature.normalize_parameters(collected),
+        )
+        # RFC 5849 section 3.4.2: the key is both secrets, encoded, joined by "&".
+        key = "&".join(
+            oauth_utils.escape(s) for s in (self.consumer_secret, account.access_token_secret)
+        )
+        digest = hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()
+        expected = base64.b64encode(digest).decode()
+        if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
+            return None
+        with self.lock:
+            self._nonces.add(nonce_key)
+            self.signed.append(
+                SignedRequest(
+                    method=request.method,
+                    url=real_url,
+                    consumer_key=self.consumer_key,
+                    token=account.access_token,
+                    params={k: v for k, v in params.items() if k != "oauth_signature"},
+                )
+            )
+        return account
+
+    # -- rate limits ------------------------------------------------------------
+
+    def _limit_for(self, bucket: str) -> int:
+        return self.post_limit if bucket == "post" else _FIXED_LIMITS[bucket]
+
+    def _window(self, bucket: str, subject: str) -> _Window:
+        now = self.now()
+        with self.lock:
+            window = self._windows.get((bucket, subject))
+            if window is None or now >= window.start + self.window_seconds:
+                window = self._windows[(bucket, subject)] = _Window(start=now)
+            return window
+
+    def _headers(self, bucket: str, window: _Window) -> dict[str, str]:
+        limit = self._limit_for(bucket)
+        return {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(max(0, limit - window.used)),
+            "x-rate-limit-reset": str(int(window.start + self.window_seconds)),
+        }
+
+    def _spend(self, bucket: str, subject: str) -> tuple[bool, dict[str, str]]:
+        """Count one request; ``False`` when the window's allowance was already used."""
+        with self.lock:
+            window = self._window(bucket, subject)
+            allowed = window.used < self._limit_for(bucket)
+            if allowed:
+                window.used += 1
+            return allowed, self._headers(bucket, window)
+
+    def _answer(
+        self,
+        request: Request,
+        bucket: str,
+        handler: Callable[[_Caller], Response],
+        *,
+        user_only: bool = False,
+    ) -> Response:
+        caller = self._authenticate(request)
+        if isinstance(caller, Response):
+            caller.headers.update(self._headers(bucket, self._window(bucket, "anonymous")))
+            return caller
+        if user_only and caller.kind != "user":
+            response = _app_only_forbidden()
+            response.headers.update(self._headers(bucket, self._window(bucket, caller.subject)))
+            return response
+        allowed, headers = self._spend(bucket, caller.subject)
+        if not allowed:
+            response = _problem(429, "Too Many Requests", "Too Many Requests")
+        else:
+            response = handler(caller)
+        response.headers.update(headers)
+        return response
+
+    # -- ids --------------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        with self.lock:
+            self._sequence = (self._sequence + 1) % 4096
+            millis = int(self.now() * 1000) - _TWEPOCH_MS
+            return str((millis << 22) | (1 << 17) | self._sequence)
+
+    def _public_metrics(self, tweet: PostedTweet) -> dict[str, int]:
+        if tweet.metrics is not None:
+            return dict(tweet.metrics)
+        return grown_metrics(self.now() - tweet.created_at)
+
+    # -- routes -----------------------------------------------------------------
+
+    @route("POST", r"/2/tweets")
+    def create_tweet(self, request: Request) -> Response:
+        return self._answer(request, "post", lambda c: self._create(request, c), user_only=True)
+
+    def _create(self, request: Request, caller: _Caller) -> Response:
+        account = caller.account
+        assert account is not None
+        if not account.can_write:
+            return _problem(
+                403,
+                "Forbidden",
+                "Your client app is not configured with the appropriate oauth1 app "
+                "permissions for this endpoint.",
+                f"{_PROBLEM}/oauth1-permissions",
+            )
+        try:
+            payload = request.json()
+        except ValueError:
+            return _invalid_request("Request body is not valid JSON")
+        if not isinstance(payload, dict):
+            return _invalid_request("Request body must be a JSON object")
+        text = payload.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return _invalid_request(
+                "Requires at least one of: text, media.media_ids, quote_tweet_id, "
+                "poll.options, card_uri"
+            )
+        if weighted_length(text) > MAX_TWEET_LENGTH:
+            return _invalid_request(
+                "Your Tweet text is too long. For more information on how Twitter "
+                "determines text length see https://github.com/twitter/twitter-text."
+            )
+        reply = payload.get("reply") or {}
+        parent_id = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
+        with self.lock:
+            if parent_id is not None:
+                parent = self._tweets.get(str(parent_id))
+                if parent is None or parent.deleted:
+                    return _problem(
+                        403,
+                        "Forbidden",
+                        "You attempted to reply to a Tweet that is deleted or not visible to you.",
+                    )
+            for earlier in self._tweets.values():
+                mine = earlier.author_id == account.user_id and not earlier.deleted
+                if mine and earlier.text == text:
+                    return _problem(
+                        403,
+                        "Forbidden",
+                        "You are not allowed to create a Tweet with duplicate content.",
+                    )
+            tweet = PostedTweet(
+                id=self._new_id(),
+                text=text,
+                author_id=account.user_id,
+                created_at=self.now(),
+                in_reply_to_tweet_id=None if parent_id is None else str(parent_id),
+            )
+            self._tweets[tweet.id] = tweet
+        body = {"data": {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}}
+        return Response(201, body)
+
+    @route("DELETE", r"/2/tweets/(?P<id>[^/]+)")
+    def delete_tweet(self, request: Request) -> Response:
+        return self._answer(request, "delete", lambda c: self._delete(request, c), user_only=True)
+
+    def _delete(self, request: Request, caller: _Caller) -> Response:
+        tweet_id = request.params["id"]
+        if not tweet_id.isdigit():
+            return _invalid_request(
+                f"The `id` query parameter value [{tweet_id}] does not match ^[0-9]{{1,19}}$",
+                parameters={"id": [tweet_id]},
+            )
+        with self.lock:
+            tweet = self._tweets.get(tweet_id)
+            if tweet is None or tweet.deleted:
+                error = _not_found_error(tweet_id, "tweet", "id")
+                body = {
+                    "errors": [error],
+                    "title": "Not Found Error",
+                    "detail": error["detail"],
+                    "type": error["type"],
+                }
+                return Response(404, body, {"Content-Type": "application/problem+json"})
+            assert caller.account is not None
+            if tweet.author_id != caller.account.user_id:
+                return _problem(403, "Forbidden", "You are not allowed to delete this Tweet.")
+            tweet.deleted = True
+        return Response(200, {"data": {"deleted": True}})
+
+    @route("GET", r"/2/tweets")
+    def lookup_tweets(self, request: Request) -> Response:
+        return self._answer(request, "lookup", lambda c: self._lookup(request))
+
+    def _lookup(self, request: Request) -> Response:
+        raw = request.arg("ids")
+        if not raw:
+            return _invalid_request("The `ids` query parameter can not be empty")
+        ids = raw.split(",")
+        if len(ids) > _MAX_IDS:
+            return _invalid_request(
+                f"The number of values in the `ids` query parameter list [{len(ids)}] is not "
+                f"between 1 and {_MAX_IDS}",
+                parameters={"ids": [raw]},
+            )
+        bad = [i for i in ids if not re.fullmatch(r"[0-9]{1,19}", i)]
+        if bad:
+            return _invalid_request(
+                *(f"The `ids` query parameter value [{i}] is not valid" for i in bad),
+                parameters={"ids": [raw]},
+            )
+        fields = set((request.arg("tweet.fields") or "").split(","))
+        data: list[dict[str, Any]] = []
+        errors: list[dict[str, str]] = []
+        with self.lock:
+            for tweet_id in ids:
+                tweet = self._tweets.get(tweet_id)
+                if tweet is None or tweet.deleted:
+                    errors.append(_not_found_error(tweet_id, "tweet", "ids"))
+                    continue
+                item: dict[str, Any] = {
+                    "id": tweet.id,
+                    "text": tweet.text,
+                    "edit_history_tweet_ids": [tweet.id],
+                }
+                if "public_metrics" in fields:
+                    item["public_metrics"] = self._public_metrics(tweet)
+                if "author_id" in fields:
+                    item["author_id"] = tweet.author_id
+                data.append(item)
+        body: dict[str, Any] = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return Response(200, body)
+
+    @route("GET", r"/2/users/me")
+    def users_me(self, request: Request) -> Response:
+        return self._answer(request, "me", self._me, user_only=True)
+
+    def _me(self, caller: _Caller) -> Response:
+        account = caller.account
+        assert account is not None
+        body = {"data": {"id": account.user_id, "name": account.name, "username": account.username}}
+        return Response(200, body)
+
+    @route("GET", r"/2/users/(?P<id>[0-9]+)")
+    def user_by_id(self, request: Request) -> Response:
+        return self._answer(request, "user", lambda c: self._user(request.params["id"]))
+
+    def _user(self, user_id: str) -> Response:
+        for account in self.accounts.values():
+            if account.user_id == user_id:
+                data = {"id": user_id, "name": account.name, "username": account.username}
+                return Response(200, {"data": data})
+        return Response(200, {"errors": [_not_found_error(user_id, "user", "id")]})
+
+    def not_found(self, request: Request) -> Response:
+        return Response(
+            404, {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
+        )
