@@ -141,7 +141,9 @@ def test_publish_returns_the_id_and_x_url_signed_over_the_real_url(
     x: XEmulator, make_adapter: MakeAdapter
 ) -> None:
     adapter = make_adapter()
-    published = adapter.publish(publication("Call for grants: {link}", "https://qb.example.org/a"))
+    published = adapter.publish(
+        publication("Call for grants: https://qb.example.org/a", "https://qb.example.org/a")
+    )
 
     assert re.fullmatch(r"\d{19}", published.external_id)
     assert published.url == f"https://x.com/QendraBurimore/status/{published.external_id}"

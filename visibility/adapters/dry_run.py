@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from visibility.adapters.base import Account, Adapter, Publication, Published
-from visibility.derive.limits import LINK_PLACEHOLDER, check_post
+from visibility.derive.limits import check_post
 from visibility.errors import PermanentChannelError, ValidationError
 
 _LOCK = threading.Lock()
@@ -45,12 +45,6 @@ class DryRunAdapter(Adapter):
 
     def publish(self, publication: Publication) -> Published:
         body = publication.body
-        if LINK_PLACEHOLDER in body:
-            if not publication.link:
-                raise PermanentChannelError(
-                    "the post has no article link to put in place of {link}", channel=self.channel
-                )
-            body = body.replace(LINK_PLACEHOLDER, publication.link)
         try:
             check_post(
                 post_id=publication.post_id,

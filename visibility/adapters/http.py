@@ -7,9 +7,13 @@ query string may hold a token.
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -71,3 +75,28 @@ def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> d
     if reset and reset.strip().isdigit():
         return datetime.fromtimestamp(int(reset), UTC)
     return None
+
+
+def plain_text(text: str) -> str:
+    """Text without HTML tags and entities, on one line (for a proxy's error page)."""
+    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.S | re.I)
+    # Inline tags go without a trace: "<strong>Error</strong>:" reads "Error:".
+    text = re.sub(r"</?(?:strong|b|em|i|code|a|span)\b[^>]*>", "", text, flags=re.I)
+    text = re.sub(r"<[^>]*>", " ", text)
+    return " ".join(html.unescape(text).split())
+
+
+def excerpt(text: str, limit: int = 160) -> str:
+    """A short plain-text excerpt of an answer, for an error message."""
+    plain = plain_text(text)
+    if not plain:
+        return "an empty answer"
+    return plain if len(plain) <= limit else plain[: limit - 1] + "…"
+
+
+def loads_json(text: str) -> Any:
+    """JSON, also after a byte order mark or PHP whitespace; ``None`` when it is not JSON."""
+    try:
+        return json.loads(text.lstrip("\ufeff \t\r\n"))
+    except ValueError:
+        return None

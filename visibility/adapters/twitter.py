@@ -30,7 +30,6 @@ from visibility.adapters.http import USER_AGENT, make_session
 from visibility.adapters.specs import TwitterOptions
 from visibility.adapters.twitter_errors import Auth, translate
 from visibility.config.channels import Channel
-from visibility.derive.limits import LINK_PLACEHOLDER
 from visibility.errors import ChannelError, CredentialsError, PermanentChannelError
 from visibility.text.tweet import MAX_TWEET_LENGTH, weighted_length
 
@@ -241,14 +240,7 @@ class TwitterAdapter(Adapter):
     # -- publishing -----------------------------------------------------------
 
     def _text(self, publication: Publication) -> str:
-        body = publication.body
-        if LINK_PLACEHOLDER in body:
-            if not publication.link:
-                raise PermanentChannelError(
-                    "the post has no article link to put in place of {link}", channel=self.channel
-                )
-            body = body.replace(LINK_PLACEHOLDER, publication.link)
-        return body.strip()
+        return publication.body.strip()
 
     def _post(self, text: str, reply_to: str | None) -> str:
         action = "posting the tweet" if reply_to is None else "posting the reply"

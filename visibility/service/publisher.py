@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from visibility.adapters.base import Adapter, Publication
+from visibility.derive.limits import LINK_PLACEHOLDER
 from visibility.errors import ChannelError, CredentialsError, RetryableChannelError
 from visibility.queue.store import Claim, Store
 from visibility.queue.types import utcnow
@@ -98,12 +99,24 @@ class Publisher:
                 error=f"channel {post.channel!r} is not configured (or is disabled) any more",
             )
             return "failed"
+        body = post.body
+        if LINK_PLACEHOLDER in body:
+            if not claim.link:
+                # Never publish a post without the link it was meant to carry.
+                self.store.mark_failed(
+                    claim,
+                    worker=self.worker,
+                    error="the post must carry its article's link, but the article has no URL; "
+                    "publish the article first, or edit this post",
+                )
+                return "failed"
+            body = body.replace(LINK_PLACEHOLDER, claim.link)
         publication = Publication(
             post_id=post.id,
             news_item_id=post.news_item_id,
             channel=post.channel,
             kind=post.kind,
-            body=post.body,
+            body=body,
             title=post.title,
             excerpt=post.excerpt,
             link=claim.link,

@@ -132,7 +132,7 @@ class Emulator:
             def _serve(self) -> None:
                 emulator._dispatch(self)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -159,6 +159,13 @@ class Emulator:
     # -- faults ---------------------------------------------------------------
 
     def fail_next(self, count: int = 1, **fault: Any) -> None:
+        """Misbehave on the next ``count`` requests (see ``Fault``).
+
+        A fault with a ``status`` still lets the route act before its answer
+        is replaced: a platform can do the work and still answer 5xx, which
+        is exactly the case that must not lead to a double post. Use
+        ``drop=True`` for a request that never arrives.
+        """
         with self.lock:
             self.faults.append(Fault(count=count, **fault))
 

@@ -1,0 +1,302 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from pydantic import SecretStr
+
+from visibility.adapters.base import Account, Publication, Published
+from visibility.adapters.webhook import TIMESTAMP_HEADER, WebhookAdapter, sign
+from visibility.config.channels import Channel
+from visibility.errors import (
+    ChannelError,
+    CredentialsError,
+    PermanentChannelError,
+    RetryableChannelError,
+)
+from visibility.testing.webhook import WEBHOOK_PATH, WebhookReceiver
+
+KEY = "k3y-for-the-site-0123456789abcdef"
+WRONG_KEY = "not-the-key-the-site-uses-987654"
+
+
+def channel(url: str, *, key: str | None = KEY, **options: Any) -> Channel:
+    return Channel(
+        name="partner-site",
+        kind="website",
+        post_kind="website",
+        enabled=True,
+        language=None,
+        tz=ZoneInfo("Europe/Belgrade"),
+        slots=(),
+        hashtags=(),
+        template=None,
+        secrets={"hmac_secret": SecretStr(key)} if key is not None else {},
+        options={"api": "webhook", "url": url, **options},
+    )
+
+
+def article(**fields: Any) -> Publication:
+    values: dict[str, Any] = {
+        "post_id": 12,
+        "news_item_id": 7,
+        "channel": "partner-site",
+        "kind": "website",
+        "title": "Thirrje për projekte",
+        "body": "<p>Afati: 30 qershor.</p>",
+        "excerpt": "Afati është 30 qershor",
+        "link": "https://qbsc.example.org/lajme/thirrje",
+        **fields,
+    }
+    return Publication(**values)
+
+
+def no_secret(error: ChannelError) -> str:
+    text = str(error)
+    assert KEY not in text and WRONG_KEY not in text
+    return text
+
+
+@pytest.fixture
+def site() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver(secret=KEY) as receiver:
+        assert isinstance(receiver, WebhookReceiver)
+        yield receiver
+
+
+Make = Callable[..., WebhookAdapter]
+
+
+@pytest.fixture
+def make(site: WebhookReceiver) -> Iterator[Make]:
+    made: list[WebhookAdapter] = []
+
+    def build(url: str | None = None, **kwargs: Any) -> WebhookAdapter:
+        adapter = WebhookAdapter(channel(url or site.url, **kwargs))
+        made.append(adapter)
+        return adapter
+
+    yield build
+    for adapter in made:
+        adapter.close()
+
+
+def test_publish_posts_the_article_signed_and_returns_the_page(
+    site: WebhookReceiver, make: Make
+) -> None:
+    published = make().publish(article())
+
+    (page_id,) = site.pages
+    assert published == Published(
+        external_id=page_id, url=f"{site.base_url}/news/{page_id}-thirrje-p-r-projekte"
+    )
+    (sent,) = site.requests
+    assert sent.method == "POST"
+    assert sent.headers["content-type"] == "application/json; charset=utf-8"
+    assert json.loads(sent.body) == {
+        "post_id": 12,
+        "news_item_id": 7,
+        "title": "Thirrje për projekte",
+        "content_html": "<p>Afati: 30 qershor.</p>",
+        "excerpt": "Afati është 30 qershor",
+        "link": "https://qbsc.example.org/lajme/thirrje",
+    }
+    assert site.accepted == [sent.body]
+
+
+def test_the_signature_follows_the_documented_scheme(site: WebhookReceiver, make: Make) -> None:
+    make().publish(article())
+    (sent,) = site.requests
+    timestamp = sent.headers["x-visibility-timestamp"]
+    assert abs(int(timestamp) - time.time()) < 60
+    digest = hmac.new(KEY.encode(), f"{timestamp}.".encode() + sent.body, hashlib.sha256)
+    assert sent.headers["x-visibility-signature"] == f"sha256={digest.hexdigest()}"
+    assert sign(KEY, timestamp, sent.body) == sent.headers["x-visibility-signature"]
+
+
+def test_a_custom_signature_header_and_url_field(make: Make) -> None:
+    with WebhookReceiver(
+        secret=KEY, signature_header="X-Hub-Signature-256", url_field="permalink"
+    ) as other:
+        assert isinstance(other, WebhookReceiver)
+        published = make(
+            other.url, signature_header="X-Hub-Signature-256", url_field="permalink"
+        ).publish(article())
+        assert published.url is not None and published.url.startswith(f"{other.base_url}/news/")
+        assert "x-hub-signature-256" in other.requests[0].headers
+
+
+def test_a_relative_address_is_read_against_the_webhook(site: WebhookReceiver, make: Make) -> None:
+    site.answer = "relative_url"
+    published = make().publish(article())
+    assert published.url is not None and published.url.startswith(f"{site.base_url}/news/")
+
+
+def test_sending_the_same_post_again_gets_the_same_page(site: WebhookReceiver, make: Make) -> None:
+    adapter = make()
+    assert adapter.publish(article()) == adapter.publish(article())
+    assert len(site.pages) == 1
+
+
+def test_without_a_secret_requests_are_not_signed(make: Make) -> None:
+    with WebhookReceiver() as open_site:
+        assert isinstance(open_site, WebhookReceiver)
+        make(open_site.url, key=None).publish(article())
+        (sent,) = open_site.requests
+    assert "x-visibility-signature" not in sent.headers
+    assert TIMESTAMP_HEADER.lower() not in sent.headers
+
+
+def test_a_wrong_key_is_refused_as_credentials(site: WebhookReceiver, make: Make) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        make(key=WRONG_KEY).publish(article())
+    host = site.base_url.removeprefix("http://")
+    assert no_secret(caught.value) == (
+        f"the website at {host} refused the request (HTTP 401: invalid signature) while sending "
+        "the article: check that this channel's hmac_secret is the key the website verifies "
+        "with, and that this server's clock is right (the signature includes the time)"
+    )
+    assert not site.pages
+
+
+def test_a_site_that_wants_signatures_when_none_is_configured(
+    site: WebhookReceiver, make: Make
+) -> None:
+    with pytest.raises(CredentialsError, match=r"set this channel's hmac_secret"):
+        make(key=None).publish(article())
+
+
+def test_the_receiver_refuses_a_replayed_request(site: WebhookReceiver) -> None:
+    body = b'{"post_id": 1}'
+    old = str(int(time.time()) - 3600)
+    answer = requests.post(
+        site.url,
+        data=body,
+        headers={"X-Visibility-Timestamp": old, "X-Visibility-Signature": sign(KEY, old, body)},
+        timeout=5,
+    )
+    assert answer.status_code == 401
+    assert answer.json() == {"error": "timestamp too old or in the future"}
+
+
+def test_an_answer_without_the_url_is_permanent_and_explains(
+    site: WebhookReceiver, make: Make
+) -> None:
+    site.answer = "missing_url"
+    with pytest.raises(PermanentChannelError) as caught:
+        make().publish(article())
+    assert not isinstance(caught.value, CredentialsError)
+    host = site.base_url.removeprefix("http://")
+    assert str(caught.value) == (
+        f"the website at {host} accepted the article (HTTP 201) but its JSON has no 'url' field: "
+        'the answer must be a JSON object with the page\'s address, such as {"id": "123", '
+        '"url": "https://example.org/news/123"}. The page may have been created: check the '
+        "website before publishing again"
+    )
+
+
+@pytest.mark.parametrize("answer", ["html", "empty"])
+def test_an_answer_that_is_not_json_is_permanent(
+    site: WebhookReceiver, make: Make, answer: Any
+) -> None:
+    site.answer = answer
+    with pytest.raises(PermanentChannelError, match=r"but it is not a JSON object"):
+        make().publish(article())
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, PermanentChannelError),
+        (404, PermanentChannelError),
+        (403, CredentialsError),
+        (500, RetryableChannelError),
+        (503, RetryableChannelError),
+    ],
+)
+def test_status_classes(
+    site: WebhookReceiver, make: Make, status: int, kind: type[ChannelError]
+) -> None:
+    site.fail_next(1, status=status, body={"message": f"said with {status}"})
+    with pytest.raises(kind) as caught:
+        make().publish(article())
+    assert f"HTTP {status}: said with {status}" in no_secret(caught.value)
+    if kind is PermanentChannelError:
+        assert type(caught.value) is PermanentChannelError
+
+
+def test_rate_limiting_honours_retry_after(site: WebhookReceiver, make: Make) -> None:
+    site.fail_next(1, status=429, body=b"slow down", headers={"Retry-After": "30"})
+    with pytest.raises(RetryableChannelError) as caught:
+        make().publish(article())
+    assert caught.value.retry_after is not None
+    expected = datetime.now(UTC) + timedelta(seconds=30)
+    assert abs((caught.value.retry_after - expected).total_seconds()) < 5
+
+
+def test_a_redirect_is_permanent_and_not_followed(site: WebhookReceiver, make: Make) -> None:
+    site.fail_next(1, status=308, body=b"", headers={"Location": "https://new.example.org/hook"})
+    with pytest.raises(
+        PermanentChannelError, match=r"redirected the webhook to https://new\.example\.org"
+    ):
+        make().publish(article())
+    assert len(site.requests) == 1
+
+
+def test_a_token_in_the_webhook_address_stays_out_of_messages(make: Make) -> None:
+    with WebhookReceiver() as open_site:
+        assert isinstance(open_site, WebhookReceiver)
+        token = "s3cr3t-t0ken-in-the-query-string"
+        open_site.fail_next(1, status=400, body={"error": f"unknown token {token}"})
+        with pytest.raises(PermanentChannelError) as caught:
+            make(f"{open_site.url}?token={token}", key=None).publish(article())
+    assert token not in str(caught.value)
+
+
+def test_a_timeout_is_retryable(site: WebhookReceiver, make: Make) -> None:
+    site.fail_next(1, delay=1.0)
+    with pytest.raises(RetryableChannelError, match=r"did not answer within 0\.2 s"):
+        make(timeout=0.2).publish(article())
+
+
+def test_a_dropped_connection_is_retryable(site: WebhookReceiver, make: Make) -> None:
+    site.fail_next(1, drop=True)
+    with pytest.raises(RetryableChannelError, match=r"could not connect"):
+        make().publish(article())
+
+
+def test_check_accepts_a_post_only_endpoint(site: WebhookReceiver, make: Make) -> None:
+    account = make().check()
+    host = site.base_url.removeprefix("http://")
+    assert account == Account(
+        name=host, detail="reachable (HTTP 405 to GET: takes POST only, as expected)"
+    )
+    (probe,) = site.requests
+    assert probe.method == "GET" and probe.path == WEBHOOK_PATH
+    assert not site.pages
+
+
+def test_check_takes_2xx_and_says_when_requests_are_unsigned(make: Make) -> None:
+    with WebhookReceiver(get_status=200) as open_site:
+        assert isinstance(open_site, WebhookReceiver)
+        account = make(open_site.url, key=None).check()
+    assert account.detail == "reachable (HTTP 200 to GET); requests are not signed (no hmac_secret)"
+
+
+def test_check_with_a_wrong_key_is_a_credentials_error(make: Make) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        make(key=WRONG_KEY).check()
+    no_secret(caught.value)
+
+
+def test_check_of_a_missing_webhook_is_permanent(site: WebhookReceiver, make: Make) -> None:
+    with pytest.raises(PermanentChannelError, match=r"has no webhook at the configured address"):
+        make(f"{site.base_url}/nothing-here").check()
