@@ -170,3 +170,10 @@ def test_check_post_refusals(
     with pytest.raises(ValidationError, match="post 7 cannot be approved") as info:
         check_post(post_id=7, kind=kind, body=body, title=title, required_link=link)
     assert message in str(info.value)
+
+
+def test_a_thread_channel_takes_long_tweets() -> None:
+    body = "fjalë " * 80 + LINK_PLACEHOLDER
+    with pytest.raises(ValidationError, match="X allows 280"):
+        check_post(post_id=1, kind="twitter", body=body, title=None, required_link=None)
+    check_post(post_id=1, kind="twitter", body=body, title=None, required_link=None, thread=True)

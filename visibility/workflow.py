@@ -256,12 +256,14 @@ class Visibility:
         return post.link_url
 
     def check(self, post: PostView) -> None:
+        channel = self.channel_of(post)
         check_post(
             post_id=post.id,
             kind=post.kind,
             body=post.body,
             title=post.title,
             required_link=self._required_link(post),
+            thread=channel.kind == "twitter" and bool(channel.options.get("thread")),
         )
 
     def edit(
