@@ -52,15 +52,27 @@ class ChannelError(VisibilityError):
 
 
 class RetryableChannelError(ChannelError):
-    """Worth trying again later: network trouble, 5xx, rate limits."""
+    """Worth trying again later: network trouble, 5xx, rate limits.
+
+    ``reached`` says whether the request may have reached the platform and been
+    acted on: ``False`` only when it certainly was not (a refused connection, a
+    429). Otherwise the scheduler asks the channel whether the post exists
+    before it sends it again.
+    """
 
     retryable = True
 
     def __init__(
-        self, message: str, *, channel: str | None = None, retry_after: datetime | None = None
+        self,
+        message: str,
+        *,
+        channel: str | None = None,
+        retry_after: datetime | None = None,
+        reached: bool = True,
     ) -> None:
         super().__init__(message, channel=channel)
         self.retry_after = retry_after
+        self.reached = reached
 
 
 class PermanentChannelError(ChannelError):

@@ -24,6 +24,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -96,6 +97,18 @@ class Adapter(ABC):
         Raises ``CredentialsError`` with what is wrong in staff's words (expired
         token, missing permission, wrong page id) when they do not work.
         """
+
+    def find_published(self, publication: Publication, since: datetime) -> Published | None:
+        """Whether this post is already on the channel, published at or after ``since``.
+
+        Asked after a worker died mid-publish or a request's outcome is unknown
+        (a timeout, a 5xx), before anything is sent again. Match by content
+        (the text or title as it would have been sent) and time. Returns the
+        channel's record when found, ``None`` when the post is certainly not
+        there; raises a ``ChannelError`` when the channel cannot tell (the
+        scheduler then holds the post ``in_doubt`` for a person to decide).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot look for a post")
 
     def delete(self, external_id: str) -> None:
         """Remove a published post from the channel."""

@@ -39,13 +39,38 @@ def network_error(
 ) -> RetryableChannelError:
     """A retryable error naming the host and the kind of trouble, never the URL."""
     host = host_of(url)
-    if isinstance(exc, requests.Timeout):
+    # Only a connection that was never made certainly did not deliver the request.
+    reached = True
+    if isinstance(exc, requests.ConnectTimeout):
+        what = f"could not connect to {host} within {timeout:g} s"
+        reached = False
+    elif isinstance(exc, requests.Timeout):
         what = f"{host} did not answer within {timeout:g} s"
-    elif isinstance(exc, requests.ConnectionError):
+    elif isinstance(exc, requests.ConnectionError) and _never_connected(exc):
         what = f"could not connect to {host} (network down, DNS, or the server refused)"
+        reached = False
+    elif isinstance(exc, requests.ConnectionError):
+        what = f"the connection to {host} broke before it answered"
     else:
         what = f"the request to {host} failed ({type(exc).__name__})"
-    return RetryableChannelError(f"{what}; will try again", channel=channel)
+    return RetryableChannelError(f"{what}; will try again", channel=channel, reached=reached)
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """A refused connection or a failed name lookup, as urllib3 reports them."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # requests → MaxRetryError → NewConnectionError, a short chain
+        if seen is None:
+            break
+        if isinstance(seen, NewConnectionError | NameResolutionError):
+            return True
+        reason = getattr(seen, "reason", None)
+        if not isinstance(reason, BaseException) and seen.args:
+            reason = seen.args[0] if isinstance(seen.args[0], BaseException) else None
+        seen = reason if isinstance(reason, BaseException) else seen.__context__
+    return False
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
