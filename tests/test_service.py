@@ -107,9 +107,14 @@ class Scripted(Adapter):
         self.inner = inner
         self.errors = errors
         self.calls = 0
+        self.lookups = 0
 
     def check(self) -> Account:
         return self.inner.check()
+
+    def find_published(self, publication: Publication, since: datetime) -> Published | None:
+        self.lookups += 1
+        return self.inner.find_published(publication, since)
 
     def publish(self, publication: Publication) -> Published:
         self.calls += 1
@@ -142,8 +147,8 @@ def test_retryable_errors_back_off_then_publish(app: Visibility) -> None:
     adapter = Scripted(
         dry(app, "website"),
         [
-            RetryableChannelError("HTTP 503 from the website"),
-            RetryableChannelError("rate limited", retry_after=reset),
+            RetryableChannelError("connection refused", reached=False),
+            RetryableChannelError("rate limited", retry_after=reset, reached=False),
         ],
     )
     clock = [start]
@@ -162,17 +167,18 @@ def test_retryable_errors_back_off_then_publish(app: Visibility) -> None:
     post = app.store.get_post(website)
     assert post.status is PostStatus.PUBLISHED and post.last_error is None
     assert [(a.outcome, a.error) for a in app.store.attempts(website)] == [
-        ("retry", "HTTP 503 from the website"),
+        ("retry", "connection refused"),
         ("retry", "rate limited"),
         ("published", None),
     ]
+    assert adapter.lookups == 0  # never sent: nothing to look for
 
 
 def test_retries_stop_after_max_attempts(app: Visibility) -> None:
     website = approve_all(app)[0]
     start = datetime.now(UTC)
     app.schedule(website, at=start)
-    adapter = Scripted(dry(app, "website"), [RetryableChannelError("timeout")] * 5)
+    adapter = Scripted(dry(app, "website"), [RetryableChannelError("refused", reached=False)] * 5)
     clock = [start]
     publisher = publisher_for(app, adapter, clock)
     for _ in range(3):
@@ -181,8 +187,106 @@ def test_retries_stop_after_max_attempts(app: Visibility) -> None:
     publisher.close()
     post = app.store.get_post(website)
     assert post.status is PostStatus.FAILED
-    assert post.last_error == "gave up after 3 attempts: timeout"
+    assert post.last_error == "gave up after 3 attempts: refused"
     assert adapter.calls == 3
+
+
+class AcceptedThenTimedOut(Adapter):
+    """The platform took the post, but the answer never came back."""
+
+    def __init__(self, inner: Adapter) -> None:
+        self.channel = inner.channel
+        self.inner = inner
+        self.calls = 0
+
+    def check(self) -> Account:
+        return self.inner.check()
+
+    def publish(self, publication: Publication) -> Published:
+        self.calls += 1
+        self.inner.publish(publication)
+        raise RetryableChannelError("the site did not answer within 30 s")
+
+    def find_published(self, publication: Publication, since: datetime) -> Published | None:
+        return self.inner.find_published(publication, since)
+
+
+def test_an_unknown_outcome_is_checked_not_resent(app: Visibility) -> None:
+    website = approve_all(app)[0]
+    start = datetime.now(UTC)
+    app.schedule(website, at=start)
+    adapter = AcceptedThenTimedOut(dry(app, "website"))
+    clock = [start]
+    publisher = publisher_for(app, adapter, clock)
+    assert publisher.run_due().retried == [website]
+    assert app.store.get_post(website).needs_check
+    clock[0] += timedelta(hours=1)
+    assert publisher.run_due().published == [website]
+    publisher.close()
+    assert adapter.calls == 1
+    assert len(read_outbox(app.settings.data_dir, "website")) == 1  # exactly once
+    post = app.store.get_post(website)
+    assert post.external_id == "website-1" and not post.needs_check
+    assert [a.outcome for a in app.store.attempts(website)] == ["uncertain", "found"]
+
+
+def test_an_unknown_outcome_that_did_not_go_through_is_sent_again(app: Visibility) -> None:
+    website = approve_all(app)[0]
+    start = datetime.now(UTC)
+    app.schedule(website, at=start)
+    adapter = Scripted(dry(app, "website"), [RetryableChannelError("HTTP 502 from the site")])
+    clock = [start]
+    publisher = publisher_for(app, adapter, clock)
+    publisher.run_due()
+    clock[0] += timedelta(hours=1)
+    assert publisher.run_due().published == [website]
+    publisher.close()
+    assert (adapter.calls, adapter.lookups) == (2, 1)
+    assert [a.outcome for a in app.store.attempts(website)] == ["uncertain", "published"]
+
+
+def test_a_channel_that_cannot_tell_leaves_the_post_in_doubt(app: Visibility) -> None:
+    website = approve_all(app)[0]
+    start = datetime.now(UTC)
+    app.schedule(website, at=start)
+
+    class Silent(Scripted):
+        def find_published(self, publication: Publication, since: datetime) -> Published | None:
+            raise PermanentChannelError("the webhook cannot say whether the page exists")
+
+    adapter = Silent(dry(app, "website"), [RetryableChannelError("timeout")])
+    clock = [start]
+    publisher = publisher_for(app, adapter, clock)
+    publisher.run_due()
+    clock[0] += timedelta(hours=1)
+    assert publisher.run_due().in_doubt == [website]
+    publisher.close()
+    post = app.store.get_post(website)
+    assert post.status is PostStatus.IN_DOUBT
+    assert "the webhook cannot say" in (post.last_error or "")
+    assert "visibility posts confirm" in (post.last_error or "")
+    assert adapter.calls == 1  # never re-sent without a person
+    # A person looked: it is not there; send it again.
+    app.resend(website, by="Ardita")
+    clock[0] += timedelta(minutes=1)
+    assert publisher_for(app, adapter, clock).run_due().published == [website]
+
+
+def test_the_last_unknown_outcome_is_checked_before_giving_up(app: Visibility) -> None:
+    website = approve_all(app)[0]
+    start = datetime.now(UTC)
+    app.schedule(website, at=start)
+    adapter = Scripted(dry(app, "website"), [RetryableChannelError("timeout")] * 5)
+    clock = [start]
+    publisher = publisher_for(app, adapter, clock)
+    for _ in range(4):
+        publisher.run_due()
+        clock[0] += timedelta(hours=2)
+    publisher.close()
+    post = app.store.get_post(website)
+    assert post.status is PostStatus.FAILED
+    assert post.last_error == "gave up after 3 attempts: timeout"
+    assert (adapter.calls, adapter.lookups) == (3, 3)
 
 
 def test_permanent_errors_fail_at_once(app: Visibility) -> None:

@@ -91,6 +91,8 @@ def reach(store: Store, status: PostStatus) -> PostView:
         return store.get_post(post.id)
     if status is PostStatus.PUBLISHED:
         return store.mark_published(claim, worker="w1", external_id="x1", url="https://e.org/1")
+    if status is PostStatus.IN_DOUBT:
+        return store.mark_in_doubt(claim, worker="w1", reason="the channel cannot tell")
     assert status is PostStatus.FAILED
     return store.mark_failed(claim, worker="w1", error="refused")
 
@@ -99,8 +101,19 @@ ACTIONS = {
     "edit": ({"draft", "approved", "scheduled"}, "draft", lambda s, i: s.edit(i, body="new")),
     "approve": ({"draft"}, "approved", lambda s, i: s.approve(i, by="ana")),
     "schedule": ({"approved", "scheduled"}, "scheduled", lambda s, i: s.schedule(i, at=NOW)),
-    "cancel": ({"draft", "approved", "scheduled", "failed"}, "cancelled", lambda s, i: s.cancel(i)),
+    "cancel": (
+        {"draft", "approved", "scheduled", "failed", "in_doubt"},
+        "cancelled",
+        lambda s, i: s.cancel(i),
+    ),
     "retry": ({"failed"}, "approved", lambda s, i: s.retry(i)),
+    "hold": ({"scheduled"}, "approved", lambda s, i: s.hold(i, reason="missed")),
+    "confirm": (
+        {"in_doubt"},
+        "published",
+        lambda s, i: s.confirm(i, external_id="9", url="https://e.org/9", by="ana"),
+    ),
+    "resend": ({"in_doubt"}, "scheduled", lambda s, i: s.resend(i, at=NOW, by="ana")),
 }
 
 

@@ -330,6 +330,45 @@ class Visibility:
                 break
         raise UserError(f"channel {channel.name!r} has no free slot in the coming year")
 
+    def handle_stale(self, now: datetime | None = None) -> list[PostView]:
+        """Posts missed while nothing ran: re-slot them or hold them, per the settings.
+
+        Posts overdue by less than ``stale_after_minutes`` are left to go out
+        at once, in order; older ones are not blasted out together.
+        """
+        now = now or utcnow()
+        grace = timedelta(minutes=self.settings.stale_after_minutes)
+        handled = []
+        for post in self.store.stale(before=now - grace):
+            due = post.scheduled_at
+            assert due is not None
+            missed = f"missed its time ({due:%Y-%m-%d %H:%M} UTC) while visibility was not running"
+            try:
+                if self.settings.stale_policy == "reslot" and self.channel_of(post).slots:
+                    slot = self.next_free_slot(post, now=now)
+                    note = f"{missed}; moved to the next free slot, {slot:%Y-%m-%d %H:%M} UTC"
+                    handled.append(self.store.schedule(post.id, at=slot, note=note))
+                else:
+                    reason = f"{missed}; held for you to schedule again"
+                    handled.append(self.store.hold(post.id, reason=reason))
+            except UserError:
+                continue  # changed meanwhile (cancelled, claimed): nothing to do
+        return handled
+
+    def confirm(
+        self, post_id: int, *, url: str, by: str, external_id: str | None = None
+    ) -> PostView:
+        """A post in doubt is on the channel after all: record it as published."""
+        if not by.strip():
+            raise UserError("say who checked the channel: --by NAME")
+        return self.store.confirm(post_id, external_id=external_id or url, url=url, by=by.strip())
+
+    def resend(self, post_id: int, *, by: str) -> PostView:
+        """A post in doubt is not on the channel: send it again now."""
+        if not by.strip():
+            raise UserError("say who checked the channel: --by NAME")
+        return self.store.resend(post_id, at=utcnow(), by=by.strip())
+
     def cancel(self, post_id: int) -> PostView:
         return self.store.cancel(post_id)
 
@@ -357,6 +396,40 @@ class Visibility:
                 f"cannot carry its link: retry the article, or cancel this post"
             )
         return f"waits for its article (post {article.id}, {article.status.value}) to be published"
+
+    # -- operations -------------------------------------------------------
+
+    def status(self, now: datetime | None = None) -> dict[str, object]:
+        """The operational view: workers, what is due, in flight, in doubt, failing."""
+        now = now or utcnow()
+        counts = self.store.count_by_status()
+        alive_after = now - timedelta(seconds=max(30.0, self.settings.scan_interval * 3))
+        workers = [
+            {
+                "name": w.name,
+                "host": w.host,
+                "pid": w.pid,
+                "started_at": w.started_at.isoformat(),
+                "heartbeat_at": w.heartbeat_at.isoformat(),
+                "state": "stopped"
+                if w.stopped_at is not None
+                else ("alive" if w.heartbeat_at >= alive_after else "silent"),
+            }
+            for w in self.store.workers()
+        ]
+        return {
+            "now": now.isoformat(),
+            "workers": workers,
+            "posts": {s.value: counts.get(s, 0) for s in PostStatus},
+            "due_now": self.store.count_due(now),
+            "in_flight": counts.get(PostStatus.PUBLISHING, 0),
+            "in_doubt": counts.get(PostStatus.IN_DOUBT, 0),
+            "failed_last_day": self.store.failed_since(now - timedelta(days=1)),
+            "next_due": {
+                name: when.isoformat() for name, when in self.store.next_due_per_channel().items()
+            },
+            "held_channels": self.store.attention(),
+        }
 
     # -- channels ---------------------------------------------------------
 

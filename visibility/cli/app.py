@@ -354,6 +354,40 @@ def posts_retry(post_ids: list[int], as_json: JsonOpt = False) -> None:
         )
 
 
+@posts_app.command("confirm")
+def posts_confirm(
+    post_id: int,
+    url: Annotated[str, typer.Option(help="The post's address on the channel.")],
+    by: Annotated[str, typer.Option("--by", help="Who checked the channel.")],
+    external_id: Annotated[
+        str | None, typer.Option(help="The channel's id for the post, when known.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A post in doubt is on the channel after all: record it as published."""
+    with _open() as v:
+        post = v.confirm(post_id, url=url, by=by, external_id=external_id)
+        if as_json:
+            _print_json(_post_dict(v, post.id))
+            return
+        out.print(f"post {post.id} recorded as published: {post.external_url}")
+
+
+@posts_app.command("resend")
+def posts_resend(
+    post_id: int,
+    by: Annotated[str, typer.Option("--by", help="Who checked the channel.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A post in doubt is not on the channel: send it again now."""
+    with _open() as v:
+        post = v.resend(post_id, by=by)
+        if as_json:
+            _print_json(_post_dict(v, post.id))
+            return
+        out.print(f"post {post.id} will be sent again now")
+
+
 # -- channels, db, run ---------------------------------------------------
 
 
@@ -396,6 +430,17 @@ def db_upgrade() -> None:
     """Create or update the database tables."""
     with _open() as v:
         out.print(f"database is up to date: {v.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command("status")
+def status(as_json: JsonOpt = False) -> None:
+    """Workers and their heartbeats; posts due, in flight, in doubt and failing."""
+    with _open() as v:
+        report = v.status()
+        if as_json:
+            _print_json(report)
+            return
+        out.print(render.status(report))
 
 
 @app.command("run")

@@ -178,3 +178,37 @@ def channels_table(rows: Sequence[Mapping[str, Any]]) -> Table:
             row["attention"] or "",
         )
     return table
+
+
+def status(report: Mapping[str, Any]) -> Group:
+    workers = Table(title="workers")
+    for column in ("name", "state", "last heartbeat (UTC)", "started (UTC)"):
+        workers.add_column(column)
+    for worker in report["workers"]:
+        style = {"alive": "green", "silent": "red"}.get(worker["state"], "dim")
+        workers.add_row(
+            worker["name"],
+            Text(worker["state"], style=style),
+            worker["heartbeat_at"][:19].replace("T", " "),
+            worker["started_at"][:19].replace("T", " "),
+        )
+    posts = report["posts"]
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column()
+    summary.add_row("due now", str(report["due_now"]))
+    summary.add_row("in flight", str(report["in_flight"]))
+    summary.add_row(
+        "in doubt", Text(str(report["in_doubt"]), style="red" if report["in_doubt"] else "")
+    )
+    summary.add_row("failed in the last day", str(report["failed_last_day"]))
+    summary.add_row("scheduled", str(posts.get("scheduled", 0)))
+    summary.add_row("published", str(posts.get("published", 0)))
+    for name, reason in report["held_channels"].items():
+        summary.add_row(f"held: {name}", Text(reason, style="red"))
+    nexts = Table(title="next due per channel")
+    nexts.add_column("channel")
+    nexts.add_column("due (UTC)")
+    for name, when in sorted(report["next_due"].items()):
+        nexts.add_row(name, when[:16].replace("T", " "))
+    return Group(workers, summary, nexts)

@@ -66,6 +66,22 @@ class OrganisationConfig(BaseModel):
         return _check_timezone(value)
 
 
+class PacingConfig(BaseModel):
+    """How fast one account may post, shared by every worker through the database."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_gap_seconds: int = Field(default=0, ge=0, le=86_400)
+    max_posts: int | None = Field(
+        default=None, ge=1, description="At most this many posts per window (a plan's limit)."
+    )
+    window_hours: float = Field(default=24, gt=0, le=24 * 31)
+
+    @property
+    def window_seconds(self) -> int:
+        return round(self.window_hours * 3600)
+
+
 class ChannelConfig(BaseModel):
     """One channel account as written in the TOML file."""
 
@@ -88,6 +104,7 @@ class ChannelConfig(BaseModel):
     template: Path | None = None
     secrets: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+    pacing: PacingConfig = Field(default_factory=PacingConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -155,6 +172,7 @@ class Channel:
     template: Path | None
     secrets: Mapping[str, SecretStr] = field(repr=False)
     options: Mapping[str, Any]
+    pacing: PacingConfig = field(default_factory=PacingConfig)
 
     @property
     def timezone(self) -> str:
@@ -326,6 +344,7 @@ def parse_channels(
                 template=template,
                 secrets=secrets,
                 options=options,
+                pacing=cfg.pacing,
             )
         )
     for index, feed in enumerate(parsed.feeds):

@@ -59,6 +59,20 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         default=5, ge=1, le=50, description="Tries before a post with retryable errors fails."
     )
+    platform_concurrency: int = Field(
+        default=4, ge=1, le=100, description="Posts in flight at once per platform, all workers."
+    )
+    stale_after_minutes: int = Field(
+        default=120,
+        ge=1,
+        description="After downtime, posts overdue by more than this are not sent at once.",
+    )
+    stale_policy: Literal["reslot", "hold"] = Field(
+        default="reslot",
+        description="reslot: move overdue posts to the channel's next free slots; "
+        "hold: send them back to approved for a person to schedule again.",
+    )
+    shutdown_grace_seconds: float = Field(default=30, ge=0, le=3600)
     dry_run_base_url: str = "https://dry-run.example.org"
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

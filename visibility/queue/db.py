@@ -16,6 +16,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event open transactions (see _sqlite_begin).
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     # WAL lets the CLI read while the service writes; the busy timeout makes a
     # writer wait for another instead of failing with "database is locked".
@@ -24,6 +26,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock at the start: a transaction that reads
+    # and then writes (a claim) can otherwise fail at once with "database is
+    # locked" when another process wrote in between, instead of waiting.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -40,6 +49,7 @@ def make_engine(url: str) -> Engine:
                 ) from None
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 

@@ -52,6 +52,15 @@ class ChannelAccount(SQLModel, table=True):
     enabled: bool = True
     configured: bool = True
     attention: str | None = Field(default=None, sa_type=Text)
+    # Pacing, copied from the configuration so every worker applies the same:
+    # at least min_gap_seconds between two posts, at most max_posts per window.
+    min_gap_seconds: int = 0
+    max_posts: int | None = None
+    window_seconds: int = 86_400
+    # Pacing state, shared by all workers through this row.
+    next_send_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    window_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    window_count: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -86,12 +95,28 @@ class Post(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0
+    # Set when an earlier attempt may have reached the channel (a worker died
+    # mid-publish, a timeout): the channel is asked before anything is re-sent.
+    needs_check: bool = False
     external_id: str | None = Field(default=None, max_length=200)
     external_url: str | None = Field(default=None, sa_type=Text)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Worker(SQLModel, table=True):
+    """A running ``visibility run`` process, as last heard from."""
+
+    __tablename__ = "worker"
+
+    name: str = Field(max_length=200, primary_key=True)
+    host: str = Field(max_length=200)
+    pid: int
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class PublishAttempt(SQLModel, table=True):
@@ -109,4 +134,4 @@ class PublishAttempt(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
 
 
-__all__ = ["ChannelAccount", "NewsItem", "Post", "PublishAttempt"]
+__all__ = ["ChannelAccount", "NewsItem", "Post", "PublishAttempt", "Worker"]

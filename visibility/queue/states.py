@@ -17,6 +17,7 @@ class PostStatus(StrEnum):
     SCHEDULED = "scheduled"
     PUBLISHING = "publishing"
     PUBLISHED = "published"
+    IN_DOUBT = "in_doubt"  # may be on the channel; a person decides
     FAILED = "failed"
     CANCELLED = "cancelled"
 
@@ -45,15 +46,41 @@ EDIT = Move("edit", frozenset({S.DRAFT, S.APPROVED, S.SCHEDULED}), S.DRAFT, "edi
 APPROVE = Move("approve", frozenset({S.DRAFT}), S.APPROVED, "approved")
 SCHEDULE = Move("schedule", frozenset({S.APPROVED, S.SCHEDULED}), S.SCHEDULED, "scheduled")
 CANCEL = Move(
-    "cancel", frozenset({S.DRAFT, S.APPROVED, S.SCHEDULED, S.FAILED}), S.CANCELLED, "cancelled"
+    "cancel",
+    frozenset({S.DRAFT, S.APPROVED, S.SCHEDULED, S.FAILED, S.IN_DOUBT}),
+    S.CANCELLED,
+    "cancelled",
 )
 RETRY = Move("retry", frozenset({S.FAILED}), S.APPROVED, "retried")
+HOLD = Move("hold", frozenset({S.SCHEDULED}), S.APPROVED, "held for confirmation")
+# The scheduler's moves; each also checks the worker's lease in SQL.
 CLAIM = Move("claim", frozenset({S.SCHEDULED}), S.PUBLISHING, "claimed for publishing")
 SUCCEED = Move("succeed", frozenset({S.PUBLISHING}), S.PUBLISHED, "marked published")
 FAIL = Move("fail", frozenset({S.PUBLISHING}), S.FAILED, "marked failed")
 REQUEUE = Move("requeue", frozenset({S.PUBLISHING}), S.SCHEDULED, "put back in the queue")
+DOUBT = Move("doubt", frozenset({S.PUBLISHING}), S.IN_DOUBT, "marked in doubt")
+# A worker died holding the post: back to the queue, to be verified first.
+RECOVER = Move("recover", frozenset({S.PUBLISHING}), S.SCHEDULED, "recovered")
+# A person's decisions on a post in doubt.
+CONFIRM = Move("confirm", frozenset({S.IN_DOUBT}), S.PUBLISHED, "confirmed as published")
+RESEND = Move("resend", frozenset({S.IN_DOUBT}), S.SCHEDULED, "sent again")
 
-MOVES: tuple[Move, ...] = (EDIT, APPROVE, SCHEDULE, CANCEL, RETRY, CLAIM, SUCCEED, FAIL, REQUEUE)
+MOVES: tuple[Move, ...] = (
+    EDIT,
+    APPROVE,
+    SCHEDULE,
+    CANCEL,
+    RETRY,
+    HOLD,
+    CLAIM,
+    SUCCEED,
+    FAIL,
+    REQUEUE,
+    DOUBT,
+    RECOVER,
+    CONFIRM,
+    RESEND,
+)
 
 #: States a person may still change; the rest belong to the scheduler or are final.
 EDITABLE = EDIT.sources

@@ -8,6 +8,7 @@ state. Nothing outside this module writes to the queue tables.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from visibility.config.channels import Channel
 from visibility.errors import NotFoundError, TransitionError
 from visibility.news.model import ParsedNews
 from visibility.queue import states
-from visibility.queue.models import ChannelAccount, NewsItem, Post, PublishAttempt
+from visibility.queue.models import ChannelAccount, NewsItem, Post, PublishAttempt, Worker
 from visibility.queue.states import Move, PostStatus
 from visibility.queue.types import utcnow
 
@@ -83,6 +84,7 @@ class PostView:
     approved_by: str | None
     approved_at: datetime | None
     attempts: int
+    needs_check: bool
     external_id: str | None
     external_url: str | None
     published_at: datetime | None
@@ -118,6 +120,14 @@ class Claim:
     post: PostView
     attempt_id: int
     link: str | None  # the URL to put in place of {link}, when the post carries one
+    # Set when an earlier attempt may have reached the channel: look for the
+    # post there (published since this time) before sending it again.
+    check_since: datetime | None = None
+
+
+def _lock_key(name: str) -> int:
+    """A stable 63-bit key for a PostgreSQL advisory lock."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
 
 
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,6 +183,7 @@ def _post_view(post: Post, channel: ChannelAccount) -> PostView:
         approved_by=post.approved_by,
         approved_at=post.approved_at,
         attempts=post.attempts,
+        needs_check=post.needs_check,
         external_id=post.external_id,
         external_url=post.external_url,
         published_at=post.published_at,
@@ -205,28 +216,21 @@ class Store:
         with self._session() as session:
             existing = {a.name: a for a in session.exec(select(ChannelAccount))}
             for channel in channels:
+                wanted: dict[str, Any] = {
+                    "kind": channel.kind,
+                    "post_kind": channel.post_kind,
+                    "enabled": channel.enabled,
+                    "configured": True,
+                    "min_gap_seconds": channel.pacing.min_gap_seconds,
+                    "max_posts": channel.pacing.max_posts,
+                    "window_seconds": channel.pacing.window_seconds,
+                }
                 account = existing.get(channel.name)
                 if account is None:
-                    session.add(
-                        ChannelAccount(
-                            name=channel.name,
-                            kind=channel.kind,
-                            post_kind=channel.post_kind,
-                            enabled=channel.enabled,
-                            configured=True,
-                            updated_at=now,
-                        )
-                    )
-                elif (account.kind, account.post_kind, account.enabled, account.configured) != (
-                    channel.kind,
-                    channel.post_kind,
-                    channel.enabled,
-                    True,
-                ):
-                    account.kind = channel.kind
-                    account.post_kind = channel.post_kind
-                    account.enabled = channel.enabled
-                    account.configured = True
+                    session.add(ChannelAccount.model_validate({"name": channel.name, **wanted}))
+                elif any(getattr(account, k) != v for k, v in wanted.items()):
+                    for key, value in wanted.items():
+                        setattr(account, key, value)
                     account.updated_at = now
             for name, account in existing.items():
                 if name not in names and account.configured:
@@ -529,11 +533,11 @@ class Store:
             )
         return self.get_post(post_id)
 
-    def schedule(self, post_id: int, *, at: datetime) -> PostView:
+    def schedule(self, post_id: int, *, at: datetime, note: str | None = None) -> PostView:
         if at.tzinfo is None:
             raise ValueError("schedule needs an aware datetime")
         with self._session() as session:
-            self._move(session, states.SCHEDULE, post_id, {"scheduled_at": at, "last_error": None})
+            self._move(session, states.SCHEDULE, post_id, {"scheduled_at": at, "last_error": note})
         return self.get_post(post_id)
 
     def cancel(self, post_id: int) -> PostView:
@@ -582,56 +586,210 @@ class Store:
         )
 
     def claim_due(
-        self, *, worker: str, now: datetime, lease: timedelta, limit: int = 10
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        limit: int = 10,
+        platform_cap: int | None = None,
     ) -> list[Claim]:
         """Take a lease on up to ``limit`` due posts and open an attempt for each.
 
-        One statement claims: an ``UPDATE`` whose ``WHERE`` re-checks the
-        status, so a post is claimed by one worker only. On PostgreSQL the
-        candidate rows are locked with ``SKIP LOCKED`` so workers do not queue
-        behind each other.
+        The candidates are read and claimed in one transaction: on PostgreSQL
+        with ``FOR UPDATE SKIP LOCKED``, so workers take different posts
+        without waiting for each other; on SQLite under the write lock taken
+        at ``BEGIN IMMEDIATE``. Each claim is still a guarded ``UPDATE``. A
+        post is only taken when its channel's pacing allows (a minimum gap,
+        a budget per window: state kept in the channel's row, so all workers
+        share it) and fewer than ``platform_cap`` posts of its platform are
+        in flight.
         """
-        candidates = (
-            select(col(Post.id))
+        candidates_stmt = (
+            select(col(Post.id), col(Post.channel_id), col(Post.kind))
             .where(self._due_filter(now))
             .order_by(col(Post.scheduled_at), col(Post.id))
-            .limit(limit)
+            .limit(limit * 4)
         )
-        if self.engine.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        stmt = (
-            update(Post)
-            .where(col(Post.id).in_(candidates.scalar_subquery()))
-            .where(col(Post.status).in_([s.value for s in states.CLAIM.sources]))
-            .values(
-                status=states.CLAIM.target.value,
-                lease_owner=worker,
-                lease_expires_at=now + lease,
-                attempts=col(Post.attempts) + 1,
-                updated_at=now,
-            )
-            .returning(col(Post.id))
-        )
+        postgres = self.engine.dialect.name == "postgresql"
+        if postgres:
+            candidates_stmt = candidates_stmt.with_for_update(skip_locked=True, of=Post)
         claims: list[Claim] = []
         with self._session() as session:
-            ids = sorted(session.execute(stmt).scalars())
-            for post_id in ids:
-                attempt = PublishAttempt(post_id=post_id, worker=worker, started_at=now)
-                session.add(attempt)
-                session.flush()
-                assert attempt.id is not None
-                post, account = session.exec(
-                    select(Post, ChannelAccount)
-                    .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+            candidates = session.exec(candidates_stmt).all()
+            if not candidates:
+                return []
+            paced = {
+                a.id: a
+                for a in session.exec(select(ChannelAccount))
+                if a.min_gap_seconds > 0 or a.max_posts is not None
+            }
+            in_flight: dict[str, int] = {}
+            taken: list[int] = []
+            for post_id, channel_id, kind in candidates:
+                if len(taken) >= limit:
+                    break
+                if platform_cap is not None:
+                    if kind not in in_flight:
+                        if postgres:
+                            # Serialise claims per platform so the cap holds
+                            # across workers; released at commit.
+                            session.execute(
+                                select(func.pg_advisory_xact_lock(_lock_key(f"platform:{kind}")))
+                            )
+                        in_flight[kind] = session.exec(
+                            select(func.count())
+                            .select_from(Post)
+                            .where(col(Post.status) == PostStatus.PUBLISHING.value)
+                            .where(col(Post.kind) == kind)
+                        ).one()
+                    if in_flight[kind] >= platform_cap:
+                        continue
+                if channel_id in paced and not self._take_token(session, channel_id, now):
+                    continue
+                claimed = session.execute(
+                    update(Post)
                     .where(col(Post.id) == post_id)
-                ).one()
+                    .where(col(Post.status).in_([s.value for s in states.CLAIM.sources]))
+                    .values(
+                        status=states.CLAIM.target.value,
+                        lease_owner=worker,
+                        lease_expires_at=now + lease,
+                        attempts=col(Post.attempts) + 1,
+                        updated_at=now,
+                    )
+                )
+                if claimed.rowcount != 1 or post_id is None:  # type: ignore[attr-defined]
+                    continue
+                taken.append(post_id)
+                if platform_cap is not None:
+                    in_flight[kind] += 1
+            if not taken:
+                return []
+            firsts = dict(
+                session.exec(
+                    select(col(PublishAttempt.post_id), func.min(col(PublishAttempt.started_at)))
+                    .where(col(PublishAttempt.post_id).in_(taken))
+                    .group_by(col(PublishAttempt.post_id))
+                ).all()
+            )
+            attempts = [PublishAttempt(post_id=i, worker=worker, started_at=now) for i in taken]
+            session.add_all(attempts)
+            session.flush()
+            rows = session.exec(
+                select(Post, ChannelAccount)
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .where(col(Post.id).in_(taken))
+            ).all()
+            by_id = {post.id: (post, account) for post, account in rows}
+            article_ids = [p.link_post_id for p, _ in rows if p.link_post_id is not None]
+            article_urls = (
+                dict(
+                    session.exec(
+                        select(col(Post.id), col(Post.external_url)).where(
+                            col(Post.id).in_(article_ids)
+                        )
+                    ).all()
+                )
+                if article_ids
+                else {}
+            )
+            for attempt in attempts:
+                assert attempt.id is not None
+                post, account = by_id[attempt.post_id]
                 link = post.link_url
                 if post.link_post_id is not None:
-                    link = session.execute(
-                        select(col(Post.external_url)).where(col(Post.id) == post.link_post_id)
-                    ).scalar()
-                claims.append(Claim(_post_view(post, account), attempt.id, link))
+                    link = article_urls.get(post.link_post_id)
+                check_since = firsts.get(attempt.post_id) if post.needs_check else None
+                claims.append(Claim(_post_view(post, account), attempt.id, link, check_since))
         return claims
+
+    @staticmethod
+    def _take_token(session: Session, channel_id: int, now: datetime) -> bool:
+        """Spend one of the channel's sends now, if its gap and budget allow."""
+        account = ChannelAccount
+        row = session.exec(select(account).where(col(account.id) == channel_id)).one()
+        if row.next_send_at is not None and row.next_send_at > now:
+            return False
+        fresh_window = row.window_started_at is None or row.window_started_at <= now - timedelta(
+            seconds=row.window_seconds
+        )
+        if not fresh_window and row.max_posts is not None and row.window_count >= row.max_posts:
+            return False
+        # Guarded on the values just read: a worker that lost the race sees 0 rows.
+        done = session.execute(
+            update(account)
+            .where(col(account.id) == channel_id)
+            .where(
+                col(account.next_send_at).is_(None)
+                if row.next_send_at is None
+                else col(account.next_send_at) == row.next_send_at
+            )
+            .where(col(account.window_count) == row.window_count)
+            .values(
+                next_send_at=now + timedelta(seconds=row.min_gap_seconds),
+                window_started_at=now if fresh_window else row.window_started_at,
+                window_count=1 if fresh_window else row.window_count + 1,
+            )
+        )
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+    def extend_leases(self, *, worker: str, post_ids: Sequence[int], until: datetime) -> int:
+        """Heartbeat: keep this worker's posts in flight leased; returns how many it still holds."""
+        if not post_ids:
+            return 0
+        with self._session() as session:
+            done = session.execute(
+                update(Post)
+                .where(col(Post.id).in_(list(post_ids)))
+                .where(col(Post.lease_owner) == worker)
+                .where(col(Post.status) == PostStatus.PUBLISHING.value)
+                .values(lease_expires_at=until)
+            )
+            return int(done.rowcount)  # type: ignore[attr-defined]
+
+    def recover_expired(self, now: datetime) -> list[int]:
+        """Posts whose worker died mid-publish go back to the queue, marked to verify first.
+
+        Nothing is re-sent blindly: the claim that takes such a post asks the
+        channel whether it is already there.
+        """
+        with self._session() as session:
+            expired = session.exec(
+                select(col(Post.id), col(Post.lease_owner))
+                .where(col(Post.status) == PostStatus.PUBLISHING.value)
+                .where(col(Post.lease_expires_at) < now)
+            ).all()
+            recovered = []
+            for post_id, owner in expired:
+                error = (
+                    f"worker {owner} stopped while publishing this post; the channel will be "
+                    "checked for it before it is sent again"
+                )
+                moved = session.execute(
+                    update(Post)
+                    .where(col(Post.id) == post_id)
+                    .where(col(Post.status).in_([s.value for s in states.RECOVER.sources]))
+                    .where(col(Post.lease_expires_at) < now)
+                    .values(
+                        status=states.RECOVER.target.value,
+                        needs_check=True,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        last_error=error,
+                        updated_at=now,
+                    )
+                )
+                if moved.rowcount != 1 or post_id is None:  # type: ignore[attr-defined]
+                    continue
+                session.execute(
+                    update(PublishAttempt)
+                    .where(col(PublishAttempt.post_id) == post_id)
+                    .where(col(PublishAttempt.finished_at).is_(None))
+                    .values(finished_at=now, outcome="lost", error=error)
+                )
+                recovered.append(post_id)
+            return recovered
 
     def count_due(self, now: datetime) -> int:
         """Posts that a worker could claim right now."""
@@ -648,14 +806,34 @@ class Store:
             return {PostStatus(status): count for status, count in rows}
 
     def next_due_at(self) -> datetime | None:
-        """When the earliest scheduled post falls due (links not considered)."""
+        """When the next post may go out: its due time, or later if its channel is paced."""
         with self._session() as session:
-            value = session.execute(
-                select(func.min(col(Post.scheduled_at))).where(
-                    col(Post.status) == PostStatus.SCHEDULED.value
-                )
-            ).scalar()
-            return value if isinstance(value, datetime) else None
+            rows = session.exec(
+                select(col(Post.channel_id), func.min(col(Post.scheduled_at)))
+                .where(col(Post.status) == PostStatus.SCHEDULED.value)
+                .group_by(col(Post.channel_id))
+            ).all()
+            if not rows:
+                return None
+            accounts = {a.id: a for a in session.exec(select(ChannelAccount))}
+        times = []
+        for channel_id, due in rows:
+            if due is None:
+                continue
+            account = accounts.get(channel_id)
+            if account is not None:
+                if account.next_send_at is not None:
+                    due = max(due, account.next_send_at)
+                if (
+                    account.max_posts is not None
+                    and account.window_started_at is not None
+                    and account.window_count >= account.max_posts
+                ):
+                    due = max(
+                        due, account.window_started_at + timedelta(seconds=account.window_seconds)
+                    )
+            times.append(due)
+        return min(times) if times else None
 
     def _finish_attempt(
         self,
@@ -673,11 +851,18 @@ class Store:
         )
 
     def mark_published(
-        self, claim: Claim, *, worker: str, external_id: str, url: str | None
+        self,
+        claim: Claim,
+        *,
+        worker: str,
+        external_id: str,
+        url: str | None,
+        outcome: str = "published",
     ) -> PostView:
+        """Record the channel's id and URL; ``outcome`` "found" when a check found it there."""
         with self._session() as session:
             self._finish_attempt(
-                session, claim.attempt_id, outcome="published", external_id=external_id
+                session, claim.attempt_id, outcome=outcome, external_id=external_id
             )
             self._move(
                 session,
@@ -690,6 +875,7 @@ class Store:
                     "lease_owner": None,
                     "lease_expires_at": None,
                     "last_error": None,
+                    "needs_check": False,
                 },
                 extra=[col(Post.lease_owner) == worker],
             )
@@ -708,21 +894,157 @@ class Store:
         return self.get_post(claim.post.id)
 
     def requeue(
-        self, claim: Claim, *, worker: str, at: datetime, error: str | None, outcome: str
+        self,
+        claim: Claim,
+        *,
+        worker: str,
+        at: datetime,
+        error: str | None,
+        outcome: str,
+        needs_check: bool = False,
     ) -> PostView:
-        """Put a claimed post back in the queue, due at ``at`` (a retry or a release)."""
+        """Put a claimed post back in the queue, due at ``at`` (a retry or a release).
+
+        ``needs_check``: the attempt may have reached the channel, so the next
+        claim looks for the post there before sending it again. A check
+        already pending stays pending.
+        """
+        values: dict[str, Any] = {
+            "scheduled_at": at,
+            "last_error": error,
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        if needs_check:
+            values["needs_check"] = True
         with self._session() as session:
             self._finish_attempt(session, claim.attempt_id, outcome=outcome, error=error)
             self._move(
                 session,
                 states.REQUEUE,
                 claim.post.id,
-                {
-                    "scheduled_at": at,
-                    "last_error": error,
-                    "lease_owner": None,
-                    "lease_expires_at": None,
-                },
+                values,
                 extra=[col(Post.lease_owner) == worker],
             )
         return self.get_post(claim.post.id)
+
+    def mark_in_doubt(self, claim: Claim, *, worker: str, reason: str) -> PostView:
+        """The channel cannot tell whether the post is there: a person decides."""
+        with self._session() as session:
+            self._finish_attempt(session, claim.attempt_id, outcome="in_doubt", error=reason)
+            self._move(
+                session,
+                states.DOUBT,
+                claim.post.id,
+                {"last_error": reason, "lease_owner": None, "lease_expires_at": None},
+                extra=[col(Post.lease_owner) == worker],
+            )
+        return self.get_post(claim.post.id)
+
+    def confirm(self, post_id: int, *, external_id: str, url: str | None, by: str) -> PostView:
+        """A person found the post in doubt on the channel: record it as published."""
+        with self._session() as session:
+            self._move(
+                session,
+                states.CONFIRM,
+                post_id,
+                {
+                    "external_id": external_id,
+                    "external_url": url,
+                    "published_at": utcnow(),
+                    "needs_check": False,
+                    "last_error": f"confirmed as published by {by}",
+                },
+            )
+        return self.get_post(post_id)
+
+    def resend(self, post_id: int, *, at: datetime, by: str) -> PostView:
+        """A person checked the channel and the post is not there: send it again."""
+        with self._session() as session:
+            self._move(
+                session,
+                states.RESEND,
+                post_id,
+                {
+                    "scheduled_at": at,
+                    "needs_check": False,
+                    "last_error": f"{by} found it missing on the channel and sent it again",
+                },
+            )
+        return self.get_post(post_id)
+
+    def hold(self, post_id: int, *, reason: str) -> PostView:
+        """Take a scheduled post out of the queue, back to approved, saying why."""
+        with self._session() as session:
+            self._move(session, states.HOLD, post_id, {"scheduled_at": None, "last_error": reason})
+        return self.get_post(post_id)
+
+    def stale(self, *, before: datetime) -> list[PostView]:
+        """Scheduled posts due before ``before`` (missed while nothing ran), oldest first."""
+        with self._session() as session:
+            rows = session.exec(
+                select(Post, ChannelAccount)
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .where(col(Post.status) == PostStatus.SCHEDULED.value)
+                .where(col(Post.scheduled_at) < before)
+                .where(col(Post.needs_check).is_(False))
+                .order_by(col(Post.scheduled_at), col(Post.id))
+            ).all()
+            return [_post_view(p, c) for p, c in rows]
+
+    # -- workers ----------------------------------------------------------
+
+    def worker_started(self, name: str, *, host: str, pid: int) -> None:
+        now = utcnow()
+        with self._session() as session:
+            row = session.get(Worker, name)
+            if row is None:
+                session.add(Worker(name=name, host=host, pid=pid, started_at=now, heartbeat_at=now))
+            else:
+                row.host, row.pid, row.started_at = host, pid, now
+                row.heartbeat_at, row.stopped_at = now, None
+
+    def worker_heartbeat(self, name: str) -> None:
+        with self._session() as session:
+            session.execute(
+                update(Worker).where(col(Worker.name) == name).values(heartbeat_at=utcnow())
+            )
+
+    def worker_stopped(self, name: str) -> None:
+        with self._session() as session:
+            session.execute(
+                update(Worker).where(col(Worker.name) == name).values(stopped_at=utcnow())
+            )
+
+    def workers(self) -> list[Worker]:
+        with self._session() as session:
+            return list(session.exec(select(Worker).order_by(col(Worker.heartbeat_at).desc())))
+
+    def release(self, claim: Claim, *, worker: str) -> PostView:
+        """Give back a post this worker claimed but never sent (shutting down)."""
+        return self.requeue(
+            claim,
+            worker=worker,
+            at=claim.post.scheduled_at or utcnow(),
+            error=None,
+            outcome="released",
+        )
+
+    def failed_since(self, since: datetime) -> int:
+        with self._session() as session:
+            return session.exec(
+                select(func.count())
+                .select_from(Post)
+                .where(col(Post.status) == PostStatus.FAILED.value)
+                .where(col(Post.updated_at) >= since)
+            ).one()
+
+    def next_due_per_channel(self) -> dict[str, datetime]:
+        with self._session() as session:
+            rows = session.exec(
+                select(col(ChannelAccount.name), func.min(col(Post.scheduled_at)))
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .where(col(Post.status) == PostStatus.SCHEDULED.value)
+                .group_by(col(ChannelAccount.name))
+            ).all()
+            return {name: due for name, due in rows if due is not None}

@@ -3,6 +3,12 @@
 The database decides: a post is published only after this worker's claim
 succeeded, and its content is read at claim time, so an edit, cancellation or
 reschedule made a moment earlier always wins.
+
+Exactly once, through crashes and unknown outcomes: an attempt that may have
+reached the channel (a timeout, a 5xx, a worker that died mid-call) leaves
+the post marked ``needs_check``; the next claim first asks the channel whether
+the post is already there, and only sends it when it certainly is not. When
+the channel cannot tell, the post waits ``in_doubt`` for a person.
 """
 
 from __future__ import annotations
@@ -17,11 +23,20 @@ from datetime import datetime, timedelta
 
 from visibility.adapters.base import Adapter, Publication
 from visibility.derive.limits import LINK_PLACEHOLDER
-from visibility.errors import ChannelError, CredentialsError, RetryableChannelError
+from visibility.errors import (
+    ChannelError,
+    CredentialsError,
+    RetryableChannelError,
+    VisibilityError,
+)
 from visibility.queue.store import Claim, Store
 from visibility.queue.types import utcnow
 
 log = logging.getLogger(__name__)
+
+# A post found on the channel up to this long before its first attempt
+# started is still taken as that attempt's (clocks differ).
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -31,12 +46,10 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(hours=1)
 
     def next_try(self, attempts: int, now: datetime, retry_after: datetime | None) -> datetime:
-        """Exponential backoff with full jitter, never earlier than the channel asked."""
+        """Exponential backoff with jitter, never earlier than the channel asked."""
         ceiling = min(self.max_delay, self.base_delay * (2 ** max(attempts - 1, 0)))
-        delay = timedelta(
-            seconds=random.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds())
-        )
-        when = now + delay
+        seconds = random.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds())
+        when = now + timedelta(seconds=seconds)
         if retry_after is not None and retry_after > when:
             when = retry_after
         return when
@@ -48,10 +61,12 @@ class PassResult:
     failed: list[int] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)
     held: list[int] = field(default_factory=list)
+    in_doubt: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
 
 
 class Publisher:
-    """Publishes due posts through the adapters; safe to call from several threads."""
+    """Publishes due posts through the adapters; one per worker process."""
 
     def __init__(
         self,
@@ -60,8 +75,9 @@ class Publisher:
         *,
         worker: str,
         lease: timedelta = timedelta(minutes=5),
-        batch: int = 10,
+        batch: int | None = None,
         threads: int = 4,
+        platform_cap: int | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -69,29 +85,73 @@ class Publisher:
         self.adapters = adapters
         self.worker = worker
         self.lease = lease
-        self.batch = batch
+        self.batch = batch or threads
+        self.platform_cap = platform_cap
         self.retry = retry or RetryPolicy()
         self.clock = clock
         self.stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="publish")
+        self._in_flight: set[int] = set()
+        self._in_flight_lock = threading.Lock()
+
+    # -- passes ---------------------------------------------------------------
 
     def run_due(self) -> PassResult:
         """Publish everything due now, batch by batch, until nothing is due or we stop."""
         result = PassResult()
         while not self.stopping.is_set():
             claims = self.store.claim_due(
-                worker=self.worker, now=self.clock(), lease=self.lease, limit=self.batch
+                worker=self.worker,
+                now=self.clock(),
+                lease=self.lease,
+                limit=self.batch,
+                platform_cap=self.platform_cap,
             )
             if not claims:
                 break
-            for claim, outcome in zip(claims, self._pool.map(self._publish, claims), strict=True):
+            for claim, outcome in zip(claims, self._pool.map(self._guarded, claims), strict=True):
                 getattr(result, outcome).append(claim.post.id)
         return result
 
+    def heartbeat(self) -> None:
+        """Extend the leases of the posts being published now (called periodically)."""
+        with self._in_flight_lock:
+            ids = sorted(self._in_flight)
+        if ids:
+            self.store.extend_leases(
+                worker=self.worker, post_ids=ids, until=self.clock() + self.lease
+            )
+
+    @property
+    def in_flight(self) -> int:
+        with self._in_flight_lock:
+            return len(self._in_flight)
+
+    def _guarded(self, claim: Claim) -> str:
+        with self._in_flight_lock:
+            self._in_flight.add(claim.post.id)
+        try:
+            if self.stopping.is_set():
+                # Claimed, but shutdown came before the adapter was called.
+                self.store.release(claim, worker=self.worker)
+                return "released"
+            return self._publish(claim)
+        except VisibilityError:
+            # The outcome could not be recorded (the lease was lost to
+            # recovery, say). Leave the post to recovery, which checks the
+            # channel before anything is sent again.
+            log.exception("could not record the outcome", extra=_context(claim))
+            return "in_doubt"
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(claim.post.id)
+
+    # -- one post -------------------------------------------------------------
+
     def _publish(self, claim: Claim) -> str:
         post = claim.post
+        extra = _context(claim)
         adapter = self.adapters.get(post.channel)
-        extra = {"post_id": post.id, "channel": post.channel, "attempt": post.attempts}
         if adapter is None:
             self.store.mark_failed(
                 claim,
@@ -121,18 +181,14 @@ class Publisher:
             excerpt=post.excerpt,
             link=claim.link,
         )
+        if claim.check_since is not None:
+            outcome = self._verify(adapter, publication, claim)
+            if outcome is not None:
+                return outcome
         try:
             published = adapter.publish(publication)
         except RetryableChannelError as exc:
-            if post.attempts >= self.retry.max_attempts:
-                error = f"gave up after {post.attempts} attempts: {exc}"
-                self.store.mark_failed(claim, worker=self.worker, error=error)
-                log.warning("publish failed for good: %s", error, extra=extra)
-                return "failed"
-            when = self.retry.next_try(post.attempts, self.clock(), exc.retry_after)
-            self.store.requeue(claim, worker=self.worker, at=when, error=str(exc), outcome="retry")
-            log.info("publish will be retried at %s: %s", when.isoformat(), exc, extra=extra)
-            return "retried"
+            return self._retry_later(claim, exc)
         except CredentialsError as exc:
             # Not the post's fault: hold the whole channel, keep the post in
             # the queue, and let `visibility channels check` release it.
@@ -151,23 +207,101 @@ class Publisher:
             log.warning("publish refused: %s", exc, extra=extra)
             return "failed"
         except Exception as exc:
-            # An adapter bug is not the post's fault, but the outcome is
-            # unknown: fail loudly rather than retry into a double post.
+            # An adapter bug: the request may or may not have gone out. Fail
+            # loudly rather than retry into a double post.
             log.exception("adapter crashed", extra=extra)
-            self.store.mark_failed(
+            self.store.mark_in_doubt(
                 claim,
                 worker=self.worker,
-                error=f"internal error in the {post.channel} adapter: {exc!r}",
+                reason=f"internal error in the {post.channel} adapter ({exc!r}); check the "
+                "channel, then confirm or resend the post",
             )
-            return "failed"
+            return "in_doubt"
         self.store.mark_published(
             claim, worker=self.worker, external_id=published.external_id, url=published.url
         )
         log.info("published %s", published.url or published.external_id, extra=extra)
         return "published"
 
+    def _verify(self, adapter: Adapter, publication: Publication, claim: Claim) -> str | None:
+        """Look for the post on the channel; ``None`` means it is not there: send it."""
+        assert claim.check_since is not None
+        extra = _context(claim)
+        try:
+            found = adapter.find_published(publication, claim.check_since - CLOCK_SKEW)
+        except RetryableChannelError as exc:
+            if claim.post.attempts >= self.retry.max_attempts:
+                return self._doubt(claim, f"the channel could not be asked ({exc})")
+            when = self.retry.next_try(claim.post.attempts, self.clock(), exc.retry_after)
+            self.store.requeue(
+                claim,
+                worker=self.worker,
+                at=when,
+                error=f"could not check the channel yet: {exc}",
+                outcome="check-retry",
+            )
+            return "retried"
+        except (ChannelError, NotImplementedError) as exc:
+            return self._doubt(claim, str(exc) or "the channel cannot be asked")
+        if found is None:
+            tried = claim.post.attempts - 1
+            if tried >= self.retry.max_attempts:
+                # The last try's outcome was unknown; now it is known it failed.
+                error = f"gave up after {tried} attempts: {claim.post.last_error}"
+                self.store.mark_failed(claim, worker=self.worker, error=error)
+                log.warning("publish failed for good: %s", error, extra=extra)
+                return "failed"
+            log.info("not on the channel: sending it again", extra=extra)
+            return None
+        self.store.mark_published(
+            claim,
+            worker=self.worker,
+            external_id=found.external_id,
+            url=found.url,
+            outcome="found",
+        )
+        log.info("already on the channel as %s", found.url or found.external_id, extra=extra)
+        return "published"
+
+    def _doubt(self, claim: Claim, why: str) -> str:
+        reason = (
+            f"an earlier attempt may have published this post, and {why}: check the "
+            "channel, then `visibility posts confirm` (it is there) or `visibility posts "
+            "resend` (it is not)"
+        )
+        self.store.mark_in_doubt(claim, worker=self.worker, reason=reason)
+        log.warning("post in doubt: %s", why, extra=_context(claim))
+        return "in_doubt"
+
+    def _retry_later(self, claim: Claim, exc: RetryableChannelError) -> str:
+        post = claim.post
+        extra = _context(claim)
+        if post.attempts >= self.retry.max_attempts and not exc.reached:
+            error = f"gave up after {post.attempts} attempts: {exc}"
+            self.store.mark_failed(claim, worker=self.worker, error=error)
+            log.warning("publish failed for good: %s", error, extra=extra)
+            return "failed"
+        # After the last attempt whose outcome is unknown, one more claim only
+        # looks for the post on the channel (see _verify) and then gives up.
+        when = self.retry.next_try(post.attempts, self.clock(), exc.retry_after)
+        self.store.requeue(
+            claim,
+            worker=self.worker,
+            at=when,
+            error=str(exc),
+            outcome="retry" if not exc.reached else "uncertain",
+            needs_check=exc.reached,
+        )
+        log.info("publish will be retried at %s: %s", when.isoformat(), exc, extra=extra)
+        return "retried"
+
     def close(self) -> None:
         self.stopping.set()
         self._pool.shutdown(wait=True)
         for adapter in self.adapters.values():
             adapter.close()
+
+
+def _context(claim: Claim) -> dict[str, object]:
+    post = claim.post
+    return {"post_id": post.id, "channel": post.channel, "attempt": post.attempts}

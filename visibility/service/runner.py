@@ -10,7 +10,9 @@ database is the only record of what is due, and every pass re-reads it.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -51,6 +53,7 @@ class Service:
             worker=app.settings.worker_id,
             lease=timedelta(seconds=app.settings.lease_seconds),
             threads=app.settings.publish_threads,
+            platform_cap=app.settings.platform_concurrency,
             retry=RetryPolicy(max_attempts=app.settings.max_attempts),
         )
         self.on_pass = on_pass
@@ -58,7 +61,13 @@ class Service:
         self._lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
             # Feeds read on their own thread: a slow feed never delays a post.
-            executors={"default": JobExecutor(1), "feeds": JobExecutor(1)},
+            # Housekeeping (heartbeats, recovery) too, so a long pass never
+            # lets this worker's leases lapse.
+            executors={
+                "default": JobExecutor(1),
+                "feeds": JobExecutor(1),
+                "housekeeping": JobExecutor(1),
+            },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
         )
@@ -111,7 +120,41 @@ class Service:
         if result.added:
             log.info("feed %s: %d new news items", feed.url, len(result.added))
 
+    def _housekeeping(self) -> None:
+        """Heartbeat this worker and its leases; recover posts of workers that died."""
+        if self.stopped.is_set():
+            return
+        try:
+            self.publisher.heartbeat()
+            self.app.store.worker_heartbeat(self.app.settings.worker_id)
+            recovered = self.app.store.recover_expired(utcnow())
+        except Exception:
+            log.exception("housekeeping failed")
+            return
+        if recovered:
+            log.warning(
+                "recovered %d posts from stopped workers; each is checked on its channel "
+                "before it is sent again",
+                len(recovered),
+            )
+            self._arm_wakeup()
+
     def start(self) -> None:
+        store, settings = self.app.store, self.app.settings
+        store.worker_started(settings.worker_id, host=socket.gethostname(), pid=os.getpid())
+        # Before the first pass: posts missed during downtime are re-slotted or
+        # held rather than all sent at once.
+        for post in self.app.handle_stale():
+            log.warning("post %d: %s", post.id, post.last_error, extra={"post_id": post.id})
+        lease = settings.lease_seconds
+        self.scheduler.add_job(
+            self._housekeeping,
+            "interval",
+            seconds=max(1.0, min(lease / 3, 10.0)),
+            id="housekeeping",
+            next_run_time=utcnow(),
+            executor="housekeeping",
+        )
         for number, feed in enumerate(self.app.config.feeds):
             self.scheduler.add_job(
                 self._read_feed,
@@ -137,14 +180,32 @@ class Service:
         )
 
     def stop(self) -> None:
-        """Stop taking new posts, let posts being published finish, then return."""
+        """Stop taking new posts, let posts being published finish, then return.
+
+        Publishes in flight get ``shutdown_grace_seconds`` to finish; a post
+        still in flight after that keeps its lease, which expires, and
+        recovery checks the channel for it before anything is re-sent.
+        """
         if self.stopped.is_set():
             return
         self.stopped.set()
         self.publisher.stopping.set()
+        closer = threading.Thread(target=self._drain, name="drain", daemon=True)
+        closer.start()
+        closer.join(self.app.settings.shutdown_grace_seconds)
+        if closer.is_alive():
+            log.warning(
+                "%d posts still in flight after %g s; leaving them to recovery",
+                self.publisher.in_flight,
+                self.app.settings.shutdown_grace_seconds,
+            )
+        else:
+            self.app.store.worker_stopped(self.app.settings.worker_id)
+        log.info("visibility stopped")
+
+    def _drain(self) -> None:
         self.scheduler.shutdown(wait=True)
         self.publisher.close()
-        log.info("visibility stopped")
 
     def run_forever(self, *, until: Callable[[], bool] | None = None, poll: float = 0.2) -> None:
         """Block until SIGTERM/SIGINT (or ``until()`` is true), then stop cleanly."""

@@ -17,9 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("news_item", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("feed_guid", sa.String(length=500), nullable=True))
-        batch_op.create_index("uq_news_item_feed_guid", ["feed_guid"], unique=True)
+    op.add_column("news_item", sa.Column("feed_guid", sa.String(length=500), nullable=True))
+    op.create_index("uq_news_item_feed_guid", "news_item", ["feed_guid"], unique=True)
 
 
 def downgrade() -> None:
