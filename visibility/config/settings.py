@@ -53,7 +53,9 @@ class Settings(BaseSettings):
         description="Seconds between rescans of the database for edits by other processes.",
     )
     lease_seconds: int = Field(
-        default=300, ge=10, description="How long a worker holds a post it is publishing."
+        default=300,
+        ge=2,
+        description="How long a worker holds a post it is publishing; heartbeats extend it.",
     )
     publish_threads: int = Field(default=4, ge=1, le=64)
     max_attempts: int = Field(

@@ -101,6 +101,11 @@ class Emulator:
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
+        #: Called with (request, response) after the route acted and before the
+        #: answer is written: a test can kill a worker whose post the platform
+        #: has just accepted, before it hears so. ``response`` is None before
+        #: the route runs.
+        self.hooks: list[Callable[[Request, Response | None], None]] = []
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -203,7 +208,11 @@ class Emulator:
                 handler.close_connection = True
                 handler.connection.close()
                 return
+        for hook in list(self.hooks):
+            hook(request, None)
         response = self._route(request)
+        for hook in list(self.hooks):
+            hook(request, response)
         if fault is not None and fault.status is not None:
             response = Response(fault.status, fault.body, dict(fault.headers))
         payload = response.encode()
