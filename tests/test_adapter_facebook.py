@@ -724,3 +724,232 @@ def test_missing_secret_is_a_config_error() -> None:
     )
     with pytest.raises(ConfigError, match="page_access_token secret is not set"):
         FacebookAdapter(channel)
+
+
+# -- finding a post that may have gone out ------------------------------------------------------
+
+
+def minutes_ago(minutes: float) -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=minutes)
+
+
+def feed_calls(graph: GraphEmulator) -> list[Any]:
+    return [r for r in graph.requests if r.method == "GET" and r.path.endswith("/feed")]
+
+
+def test_find_published_finds_the_post_it_published(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    post = publication("Thirrje për projekte: https://qbsc.example.org/thirrje")
+    published = adapter.publish(post)
+
+    assert adapter.find_published(post, minutes_ago(1)) == published
+
+    [call] = feed_calls(graph)
+    assert call.path == f"/v23.0/{PAGE_ID}/feed"
+    assert call.arg("fields") == "id,message,created_time,permalink_url"
+    assert call.arg("limit") == "100"
+    since = int(str(call.arg("since")))
+    assert abs(since - (time.time() - 180)) < 5  # since, less the clock-skew margin
+    assert call.arg("access_token") is None
+    assert call.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_find_published_finds_a_photo_post(
+    adapter: FacebookAdapter, graph: GraphEmulator, tmp_path: Path
+) -> None:
+    image = tmp_path / "poster.png"
+    image.write_bytes(PNG)
+    post = publication("Posteri i thirrjes", image_path=str(image))
+    published = adapter.publish(post)
+    assert adapter.find_published(post, minutes_ago(1)) == published
+
+
+def test_find_published_evens_out_whitespace_and_unicode_forms(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    seeded = graph.seed_post("Thirrje  për projekte:\nafati 30 qershor ", age_seconds=30)
+    found = adapter.find_published(
+        publication("Thirrje pe\u0308r projekte: afati 30 qershor"), minutes_ago(5)
+    )
+    assert found is not None and found.external_id == seeded.id
+
+
+def test_find_published_takes_a_message_without_the_link(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    link = "https://qbsc.example.org/thirrje"
+    seeded = graph.seed_post("Thirrje për projekte", link=link, age_seconds=30)
+    found = adapter.find_published(
+        publication(f"Thirrje për projekte {link}", link=link), minutes_ago(5)
+    )
+    assert found is not None and found.external_id == seeded.id
+
+
+def test_find_published_is_none_for_another_text(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    adapter.publish(publication("Thirrje për projekte: afati 30 qershor"))
+    assert (
+        adapter.find_published(publication("Thirrje për projekte: afati 31 korrik"), minutes_ago(1))
+        is None
+    )
+
+
+def test_find_published_ignores_posts_from_before_since(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    graph.seed_post("Buletini javor", age_seconds=3600)
+    assert adapter.find_published(publication("Buletini javor"), minutes_ago(10)) is None
+    assert adapter.find_published(publication("Buletini javor"), minutes_ago(90)) is not None
+
+
+def test_find_published_pages_through_the_feed_without_the_token_in_urls(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    wanted = graph.seed_post("Postimi që kërkojmë", age_seconds=900)
+    for i in range(150):
+        graph.seed_post(f"Lajm i mëvonshëm {i}", age_seconds=800 - i)
+
+    found = adapter.find_published(publication("Postimi që kërkojmë"), minutes_ago(20))
+
+    assert found is not None and found.external_id == wanted.id
+    first, second = feed_calls(graph)
+    assert first.arg("after") is None and second.arg("after")
+    assert second.arg("since") == first.arg("since")
+    assert second.arg("fields") == "id,message,created_time,permalink_url"
+    assert second.arg("access_token") is None  # Graph's "next" link held it; it was dropped
+    assert TOKEN not in second.url
+    assert second.headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_find_published_cannot_tell_past_its_page_limit(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    for i in range(501):
+        graph.seed_post(f"Ditë e ngarkuar {i}", age_seconds=600 - i)
+    message = raised(
+        lambda: adapter.find_published(publication("Nuk është këtu"), minutes_ago(15)),
+        PermanentChannelError,
+    )
+    assert "more than 500 posts" in message
+    assert len(feed_calls(graph)) == 5
+
+
+def test_find_published_without_text_cannot_tell(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    message = raised(
+        lambda: adapter.find_published(publication("  "), minutes_ago(1)), PermanentChannelError
+    )
+    assert "no text" in message
+    assert graph.requests == []
+
+
+def test_a_graph_failure_while_looking_is_retryable(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    graph.fail_next(status=500)
+    with pytest.raises(RetryableChannelError) as info:
+        adapter.find_published(publication(), minutes_ago(1))
+    assert "temporary problem with the search for the post" in str(info.value)
+    assert info.value.reached is True
+
+
+def test_a_rate_limit_while_looking_is_retryable_and_not_reached(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    graph.rate_limit(32, minutes=17, count=1)
+    with pytest.raises(RetryableChannelError) as info:
+        adapter.find_published(publication(), minutes_ago(1))
+    assert info.value.reached is False
+    assert info.value.retry_after is not None
+
+
+def test_the_emulator_feed_behaves_like_graph(graph: GraphEmulator) -> None:
+    old = graph.seed_post("E vjetër", age_seconds=7200)
+    posts = [graph.seed_post(f"E re {i}", age_seconds=60 - i) for i in range(3)]
+    url = f"{graph.base_url}/v23.0/{PAGE_ID}/feed"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with requests.Session() as session:
+        since = str(int(time.time()) - 3600)
+        page = session.get(url, params={"since": since, "limit": "2"}, headers=auth, timeout=5)
+        following = session.get(page.json()["paging"]["next"], timeout=5).json()
+        everything = session.get(url, headers=auth, timeout=5).json()
+        too_many = session.get(url, params={"limit": "101"}, headers=auth, timeout=5)
+        wrong_page = session.get(f"{graph.base_url}/v23.0/999999999/feed", headers=auth, timeout=5)
+    body = page.json()
+    assert [p["id"] for p in body["data"]] == [posts[2].id, posts[1].id]
+    assert set(body["data"][0]) == {"id", "message", "created_time"}
+    assert set(body["paging"]["cursors"]) == {"before", "after"}
+    assert f"access_token={TOKEN}" in body["paging"]["next"]
+    assert [p["id"] for p in following["data"]] == [posts[0].id]
+    assert "next" not in following["paging"]
+    assert [p["id"] for p in everything["data"]] == [p.id for p in reversed(posts)] + [old.id]
+    assert too_many.status_code == 400 and too_many.json()["error"]["code"] == 100
+    assert wrong_page.json()["error"]["error_subcode"] == 33
+
+
+# -- whether a failed request may have reached Facebook -----------------------------------------
+
+
+def test_a_rate_limit_answer_did_not_reach_the_page(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    graph.rate_limit(4, count=1)
+    with pytest.raises(RetryableChannelError) as info:
+        adapter.publish(publication())
+    assert info.value.reached is False
+
+
+def test_a_429_without_a_graph_body_did_not_reach_the_page(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    graph.fail_next(status=429, body=b"Too Many Requests")
+    with pytest.raises(RetryableChannelError) as info:
+        adapter.publish(publication())
+    assert info.value.reached is False
+
+
+def test_a_hold_for_high_usage_did_not_reach_graph(
+    adapter: FacebookAdapter, graph: GraphEmulator
+) -> None:
+    graph.set_usage(page=90)
+    adapter.check()
+    with pytest.raises(RetryableChannelError) as info:
+        adapter.publish(publication())
+    assert info.value.reached is False
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"status": 500}, {"status": 502, "body": b"<html>Bad gateway</html>"}, {"drop": True}],
+    ids=["graph-500", "proxy-502", "dropped"],
+)
+def test_a_5xx_or_a_broken_connection_may_have_reached_the_page(
+    adapter: FacebookAdapter, graph: GraphEmulator, fault: dict[str, Any]
+) -> None:
+    graph.fail_next(**fault)
+    with pytest.raises(RetryableChannelError) as info:
+        adapter.publish(publication())
+    assert info.value.reached is True
+
+
+def test_a_read_timeout_may_have_reached_the_page(
+    make_adapter: Callable[..., FacebookAdapter], graph: GraphEmulator
+) -> None:
+    graph.fail_next(delay=0.5, drop=True)
+    with pytest.raises(RetryableChannelError) as info:
+        make_adapter(timeout=0.2).publish(publication())
+    assert info.value.reached is True
+
+
+def test_a_refused_connection_did_not_reach_the_page(
+    make_adapter: Callable[..., FacebookAdapter],
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(RetryableChannelError) as info:
+        make_adapter(base_url=f"http://127.0.0.1:{port}").publish(publication())
+    assert info.value.reached is False

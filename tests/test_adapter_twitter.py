@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -681,3 +681,254 @@ def test_split_thread_cuts_a_word_longer_than_a_tweet() -> None:
 
 def test_short_text_is_one_part() -> None:
     assert split_thread("  Short.  ") == ["Short."]
+
+
+# -- finding a post that may have gone out ---------------------------------------------------
+
+LONG_URL = "https://qb.example.org/lajme/2024/06/thirrje-per-grante-te-vogla-per-organizatat-lokale"
+
+
+def minutes_ago(minutes: float) -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=minutes)
+
+
+def test_find_published_finds_the_tweet_it_published(
+    x: XEmulator, make_adapter: MakeAdapter
+) -> None:
+    adapter = make_adapter()
+    post = publication(f"Call for small grants: {LONG_URL}", LONG_URL)
+    published = adapter.publish(post)
+
+    found = adapter.find_published(post, minutes_ago(1))
+
+    assert found == published
+    [timeline] = x.calls(r"/2/users/\d+/tweets")
+    assert timeline.path == f"/2/users/{x.account.user_id}/tweets"
+    assert timeline.arg("max_results") == "100"
+    assert timeline.arg("exclude") == "retweets,replies"
+    assert timeline.headers["authorization"] == f"Bearer {x.bearer_token}"
+    start = datetime.fromisoformat(str(timeline.arg("start_time")).replace("Z", "+00:00"))
+    assert minutes_ago(3.1) < start < minutes_ago(2.9)  # since, less the clock-skew margin
+
+
+def test_find_published_sees_through_xs_t_co_links(x: XEmulator, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter()
+    post = publication(f"Apply by 30 June at {LONG_URL} or qb.example.org/apply", LONG_URL)
+    published = adapter.publish(post)
+
+    [tweet] = x.tweets["QendraBurimore"]
+    assert LONG_URL not in tweet.stored_text
+    assert re.fullmatch(
+        r"Apply by 30 June at https://t\.co/\w{10} or https://t\.co/\w{10}", tweet.stored_text
+    )
+    assert adapter.find_published(post, minutes_ago(1)) == published
+
+
+def test_find_published_evens_out_escaping_whitespace_and_unicode_forms(
+    x: XEmulator, make_adapter: MakeAdapter
+) -> None:
+    adapter = make_adapter()
+    tweet = x.post("Grants & training <for> youth groups in Prishtinë.", age_seconds=30)
+    decomposed = "Grants  &  training <for> youth groups\nin Prishtine\u0308.".replace("  ", " ", 1)
+    found = adapter.find_published(publication(decomposed), minutes_ago(5))
+    assert found is not None and found.external_id == tweet.id
+    [timeline] = x.calls(r"/2/users/\d+/tweets")
+    assert timeline.arg("start_time")
+    with requests.Session() as session:
+        answer = session.get(
+            f"{x.base_url}/2/users/{x.account.user_id}/tweets",
+            headers={"Authorization": f"Bearer {x.bearer_token}"},
+            timeout=5,
+        )
+    assert answer.json()["data"][0]["text"] == (
+        "Grants &amp; training &lt;for&gt; youth groups in Prishtinë."
+    )
+
+
+def test_find_published_is_none_for_another_text(x: XEmulator, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter()
+    adapter.publish(publication(f"Call for small grants: {LONG_URL}"))
+    other = publication(f"Call for large grants: {LONG_URL}")
+    assert adapter.find_published(other, minutes_ago(1)) is None
+
+
+def test_find_published_ignores_tweets_from_before_since(
+    x: XEmulator, make_adapter: MakeAdapter
+) -> None:
+    adapter = make_adapter()
+    x.post("Our weekly bulletin is out.", age_seconds=3600)
+    post = publication("Our weekly bulletin is out.")
+    assert adapter.find_published(post, minutes_ago(10)) is None
+    assert adapter.find_published(post, minutes_ago(90)) is not None
+
+
+def test_find_published_pages_through_the_timeline(x: XEmulator, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter()
+    wanted = x.post(f"The tweet we look for: {LONG_URL}", age_seconds=900)
+    for i in range(150):
+        x.post(f"Later news number {i}.", age_seconds=800 - i)
+
+    found = adapter.find_published(
+        publication(f"The tweet we look for: {LONG_URL}"), minutes_ago(20)
+    )
+
+    assert found is not None and found.external_id == wanted.id
+    timeline = x.calls(r"/2/users/\d+/tweets")
+    assert len(timeline) == 2
+    assert timeline[0].arg("pagination_token") is None
+    assert timeline[1].arg("pagination_token")
+    assert len(x.calls("/2/users/me")) == 1  # the account id is read once
+
+
+def test_find_published_cannot_tell_past_its_page_limit(
+    x: XEmulator, make_adapter: MakeAdapter
+) -> None:
+    adapter = make_adapter()
+    for i in range(501):
+        x.post(f"Busy day, tweet {i}.", age_seconds=600 - i)
+    with pytest.raises(PermanentChannelError, match="more than 500 tweets"):
+        adapter.find_published(publication("Not among them."), minutes_ago(15))
+    assert len(x.calls(r"/2/users/\d+/tweets")) == 5
+
+
+def test_find_published_finds_a_whole_thread_by_its_first_part(
+    x: XEmulator, make_adapter: MakeAdapter
+) -> None:
+    adapter = make_adapter(thread=True)
+    post = publication(" ".join(SENTENCES))
+    published = adapter.publish(post)
+
+    assert adapter.find_published(post, minutes_ago(1)) == published
+    [timeline] = x.calls(r"/2/users/\d+/tweets")
+    assert timeline.arg("exclude") == "retweets"  # replies hold the later parts
+
+
+def test_find_published_of_a_thread_cut_short_holds_it_for_a_person(
+    x: XEmulator, make_adapter: MakeAdapter
+) -> None:
+    adapter = make_adapter(thread=True)
+    text = " ".join(SENTENCES)
+    first = x.post(split_thread(text)[0], age_seconds=20)
+    with pytest.raises(PermanentChannelError) as caught:
+        adapter.find_published(publication(text), minutes_ago(1))
+    message = str(caught.value)
+    assert f"https://x.com/QendraBurimore/status/{first.id}" in message
+    assert "part(s) 2, 3 of 3 are not" in message
+
+
+def test_find_published_reads_with_the_account_without_a_bearer_token(
+    x: XEmulator, make_adapter: MakeAdapter
+) -> None:
+    adapter = make_adapter(bearer=False)
+    tweet = x.post("Read with the account's own tokens.", age_seconds=10)
+    found = adapter.find_published(
+        publication("Read with the account's own tokens."), minutes_ago(1)
+    )
+    assert found is not None and found.external_id == tweet.id
+    [timeline] = x.calls(r"/2/users/\d+/tweets")
+    assert timeline.headers["authorization"].startswith("OAuth ")
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_server_error_while_looking_is_retryable(
+    x: XEmulator, make_adapter: MakeAdapter, status: int
+) -> None:
+    adapter = make_adapter()
+    adapter.check()  # the account id is known: the fault meets the timeline
+    body = {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank"}
+    x.fail_next(1, status=status, body=body, path=r"^/2/users/\d+/tweets$")
+    with pytest.raises(RetryableChannelError) as caught:
+        adapter.find_published(publication("Anything."), minutes_ago(1))
+    assert "looking for the post on X" in str(caught.value)
+    assert caught.value.reached is True
+
+
+def test_a_rate_limit_while_looking_is_retryable_and_not_reached(
+    x: XEmulator, make_adapter: MakeAdapter
+) -> None:
+    adapter = make_adapter()
+    headers = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1900000000"}
+    x.fail_next(1, status=429, body={"title": "Too Many Requests"}, headers=headers)
+    with pytest.raises(RetryableChannelError) as caught:
+        adapter.find_published(publication("Anything."), minutes_ago(1))
+    assert caught.value.reached is False
+    assert caught.value.retry_after == datetime.fromtimestamp(1900000000, UTC)
+
+
+def test_the_emulator_timeline_behaves_like_x(x: XEmulator) -> None:
+    me = x.account.user_id
+    old = x.post("Old.", age_seconds=7200)
+    parent = x.post("Parent.", age_seconds=60)
+    reply = x.post("Reply.", age_seconds=30, in_reply_to=parent.id)
+    bearer = {"Authorization": f"Bearer {x.bearer_token}"}
+    url = f"{x.base_url}/2/users/{me}/tweets"
+    start = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with requests.Session() as session:
+        recent = session.get(url, params={"start_time": start}, headers=bearer, timeout=5).json()
+        no_replies = session.get(
+            url,
+            params={"exclude": "replies", "tweet.fields": "created_at"},
+            headers=bearer,
+            timeout=5,
+        ).json()
+        too_many = session.get(url, params={"max_results": "101"}, headers=bearer, timeout=5)
+        bad_time = session.get(url, params={"start_time": "yesterday"}, headers=bearer, timeout=5)
+        future = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        too_late = session.get(url, params={"start_time": future}, headers=bearer, timeout=5)
+        nobody = session.get(
+            f"{x.base_url}/2/users/1580000000000000999/tweets", headers=bearer, timeout=5
+        ).json()
+        anonymous = session.get(url, timeout=5)
+    assert [t["id"] for t in recent["data"]] == [reply.id, parent.id]
+    assert recent["meta"] == {"newest_id": reply.id, "oldest_id": parent.id, "result_count": 2}
+    assert [t["id"] for t in no_replies["data"]] == [parent.id, old.id]
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", no_replies["data"][0]["created_at"]
+    )
+    assert too_many.status_code == 400
+    assert "[101] is not between 5 and 100" in too_many.json()["errors"][0]["message"]
+    assert bad_time.status_code == 400
+    assert too_late.status_code == 400
+    assert "10 seconds prior" in too_late.json()["errors"][0]["message"]
+    assert nobody["errors"][0]["title"] == "Not Found Error"
+    assert anonymous.status_code == 401
+    assert "x-rate-limit-remaining" in anonymous.headers
+
+
+# -- whether a failed request may have reached X ------------------------------------------------
+
+
+def test_a_429_on_posting_did_not_reach_x(x: XEmulator, make_adapter: MakeAdapter) -> None:
+    x.post_limit = 0
+    with pytest.raises(RetryableChannelError) as caught:
+        make_adapter().publish(publication("Refused before X acted."))
+    assert caught.value.reached is False
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"status": 503, "body": {"title": "Service Unavailable"}}, {"drop": True}],
+    ids=["5xx", "dropped"],
+)
+def test_a_5xx_or_a_broken_connection_may_have_reached_x(
+    x: XEmulator, make_adapter: MakeAdapter, fault: dict[str, Any]
+) -> None:
+    x.fail_next(1, path="^/2/tweets$", **fault)
+    with pytest.raises(RetryableChannelError) as caught:
+        make_adapter().publish(publication("Maybe posted."))
+    assert caught.value.reached is True
+
+
+def test_a_read_timeout_may_have_reached_x(x: XEmulator, make_adapter: MakeAdapter) -> None:
+    x.fail_next(1, delay=1, drop=True, path="^/2/tweets$")
+    with pytest.raises(RetryableChannelError) as caught:
+        make_adapter(timeout=0.3).publish(publication("Slow."))
+    assert caught.value.reached is True
+
+
+def test_a_refused_connection_did_not_reach_x(make_adapter: MakeAdapter) -> None:
+    with XEmulator() as gone:
+        adapter = make_adapter(emulator=gone)
+    with pytest.raises(RetryableChannelError) as caught:
+        adapter.publish(publication("Nobody listens."))
+    assert caught.value.reached is False

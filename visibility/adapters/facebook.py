@@ -6,17 +6,22 @@ every answer it reads Graph's usage headers (see ``graph_usage``) and, once
 the Page is near its limits, refuses publish and engagement calls with a
 retryable error instead of letting Facebook throttle the Page. Graph's error
 objects are translated in ``graph_errors``.
+
+``find_published`` reads the Page's feed since the given time and compares
+each post's ``message`` with the body the adapter sends as the message
+(Facebook keeps it as sent; whitespace and Unicode form are evened out).
 """
 
 from __future__ import annotations
 
 import mimetypes
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 
@@ -40,6 +45,9 @@ ENGAGEMENT_FIELDS = (
 )
 POST_URL = "https://www.facebook.com/{id}"
 MISSING_ID_ROUNDS = 5  # calls again without ids Graph says it does not know
+FEED_FIELDS = "id,message,created_time,permalink_url"
+FEED_PAGES = 5  # feed pages of 100 posts read at most when looking for a post
+CLOCK_SKEW = timedelta(minutes=2)  # how far before ``since`` the feed is read
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,42 @@ class FacebookAdapter(Adapter):
             channel=self.channel,
         )
 
+    def find_published(self, publication: Publication, since: datetime) -> Published | None:
+        wanted = _wanted_messages(publication)
+        if not wanted:
+            raise PermanentChannelError(
+                f"post {publication.post_id} has no text to recognise it by on the Page: look "
+                "for it on Facebook before publishing it again",
+                channel=self.channel,
+            )
+        self._refuse_when_near_limit()
+        path = f"/{quote(self.page_id, safe='')}/feed"
+        params = {
+            "since": str(int((since - CLOCK_SKEW).timestamp())),
+            "fields": FEED_FIELDS,
+            "limit": "100",
+        }
+        for _page in range(FEED_PAGES):
+            answer = self._call("GET", path, params=params, action="the search for the post")
+            data = answer.body.get("data")
+            for item in data if isinstance(data, list) else []:
+                if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+                    continue
+                message = item.get("message")
+                if isinstance(message, str) and _comparable(message) in wanted:
+                    post_id = item["id"]
+                    return Published(external_id=post_id, url=POST_URL.format(id=post_id))
+            following = _next_page(answer.body)
+            if following is None:
+                return None
+            params = following
+        raise PermanentChannelError(
+            f"the Page has more than {FEED_PAGES * 100} posts since {since:%Y-%m-%d %H:%M} UTC, "
+            f"too many to look through for post {publication.post_id}: look for it on the Page "
+            "before publishing it again",
+            channel=self.channel,
+        )
+
     def close(self) -> None:
         if self._owns_session:
             self._session.close()
@@ -315,7 +359,41 @@ class FacebookAdapter(Adapter):
     def _refuse_when_near_limit(self) -> None:
         refusal = self._gauge.refuse(now=datetime.now(UTC))
         if refusal is not None:
+            refusal.reached = False  # Graph was never called
             raise refusal
+
+
+def _comparable(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def _wanted_messages(publication: Publication) -> set[str]:
+    """The ``message`` texts that mean this post is on the Page.
+
+    The adapter sends the body as the message and the link as its own field;
+    a body that also holds the link counts without it too, as a message edited
+    down to the preview card.
+    """
+    wanted = {_comparable(publication.body)}
+    if publication.link and publication.link in publication.body:
+        wanted.add(_comparable(publication.body.replace(publication.link, " ")))
+    wanted.discard("")
+    return wanted
+
+
+def _next_page(body: Mapping[str, Any]) -> dict[str, str] | None:
+    """The query of the feed's next page, or None on the last page.
+
+    Graph's ``paging.next`` is a full URL with the access token in it: only
+    its query is kept, without the token, and sent to our own address.
+    """
+    paging = body.get("paging")
+    following = paging.get("next") if isinstance(paging, Mapping) else None
+    if not isinstance(following, str) or not following:
+        return None
+    query = {k: v for k, v in parse_qsl(urlsplit(following).query) if k != "access_token"}
+    query.setdefault("fields", FEED_FIELDS)
+    return query
 
 
 def _count(value: Any) -> int | None:

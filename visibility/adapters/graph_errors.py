@@ -225,6 +225,7 @@ def translate(
             f"{rate_limit_reason(error)}; will try again after {until:%H:%M} UTC",
             channel=channel,
             retry_after=until,
+            reached=False,  # Graph refuses a rate-limited call before acting on it
         )
     if error.code == DUPLICATE_CODE:
         return DuplicateContentError(
@@ -259,6 +260,7 @@ def _without_error_object(
             f"Facebook answered HTTP {status} to {action}; will try again",
             channel=channel,
             retry_after=retry_after(headers, now=now),
+            reached=status >= 500,
         )
     if 200 <= status < 300:
         return RetryableChannelError(

@@ -11,13 +11,22 @@ client's session rewrites the address just before sending: after the OAuth
 1.0a signature was computed over the real URL, so the receiver can verify it
 as X would. The same transport gives every request ``options.timeout``,
 which tweepy never passes.
+
+``find_published`` reads the account's own timeline (``GET
+/2/users/:id/tweets``) since the given time and compares texts the way X keeps
+them: X replaces every URL by a ``https://t.co/...`` link and HTML-escapes
+``&<>`` in what it returns, so URLs on both sides become one mark, and
+whitespace and Unicode normalisation are evened out, before comparing.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,14 +40,19 @@ from visibility.adapters.specs import TwitterOptions
 from visibility.adapters.twitter_errors import Auth, translate
 from visibility.config.channels import Channel
 from visibility.errors import ChannelError, CredentialsError, PermanentChannelError
-from visibility.text.tweet import MAX_TWEET_LENGTH, weighted_length
+from visibility.text.tweet import MAX_TWEET_LENGTH, extract_urls, weighted_length
 
-__all__ = ["TWITTER_API", "TwitterAdapter", "split_thread"]
+__all__ = ["TWITTER_API", "TwitterAdapter", "comparable_text", "split_thread"]
 
 log = logging.getLogger(__name__)
 
 TWITTER_API: Final = "https://api.twitter.com"
 _USER_SECRETS: Final = ("api_key", "api_secret", "access_token", "access_token_secret")
+#: How far before ``since`` the timeline is read: our clock and X's may differ.
+CLOCK_SKEW: Final = timedelta(minutes=2)
+#: Timeline pages of 100 tweets read at most when looking for a post.
+TIMELINE_PAGES: Final = 5
+_URL_MARK: Final = "\ufffc"
 
 
 class _CredentialLogFilter(logging.Filter):
@@ -147,6 +161,27 @@ def _cut(text: str, limit: int) -> int:
     return ends[best]
 
 
+def comparable_text(text: str) -> str:
+    """``text`` reduced to what survives X's storage: NFC, each URL one mark, single spaces."""
+    text = unicodedata.normalize("NFC", text)
+    pieces: list[str] = []
+    position = 0
+    for url in extract_urls(text):
+        start = text.find(url, position)
+        if start < 0:
+            continue
+        pieces += [text[position:start], _URL_MARK]
+        position = start + len(url)
+    pieces.append(text[position:])
+    return " ".join("".join(pieces).split())
+
+
+def _stored_forms(text: str) -> set[str]:
+    # API v2 sends "&amp;", "&lt;", "&gt;"; a text that holds "&amp;" itself
+    # would be wrongly unescaped, so both readings count.
+    return {comparable_text(text), comparable_text(html.unescape(text))}
+
+
 def split_thread(text: str, limit: int = MAX_TWEET_LENGTH) -> list[str]:
     """Cut ``text`` into tweets of at most ``limit`` weighted characters.
 
@@ -206,6 +241,7 @@ class TwitterAdapter(Adapter):
         self.client.session = self.session
         self.client.user_agent = USER_AGENT
         self._username: str | None = None
+        self._user_id: str | None = None
 
     def __repr__(self) -> str:
         return f"TwitterAdapter(channel={self.channel!r}, base_url={self.options.base_url!r})"
@@ -249,16 +285,20 @@ class TwitterAdapter(Adapter):
         )
         return str(self._data(answer, action)["id"])
 
-    def publish(self, publication: Publication) -> Published:
+    def _parts(self, publication: Publication) -> list[str]:
+        """The tweets ``publication`` goes out as: one, or a thread."""
         text = self._text(publication)
+        if self.options.thread and weighted_length(text) > MAX_TWEET_LENGTH:
+            return split_thread(text)
+        return [text]
+
+    def publish(self, publication: Publication) -> Published:
         if publication.image_path:
             log.warning(
                 "X posts go out without their image for now (media upload is not supported)",
                 extra={"channel": self.channel, "post_id": publication.post_id},
             )
-        parts = [text]
-        if self.options.thread and weighted_length(text) > MAX_TWEET_LENGTH:
-            parts = split_thread(text)
+        parts = self._parts(publication)
         ids = [self._post(parts[0], None)]
         for number, part in enumerate(parts[1:], start=2):
             try:
@@ -297,7 +337,94 @@ class TwitterAdapter(Adapter):
 
     def _me(self) -> Mapping[str, Any]:
         action = "reading the account"
-        return self._data(self._call(action, "user", self.client.get_me, user_auth=True), action)
+        me = self._data(self._call(action, "user", self.client.get_me, user_auth=True), action)
+        if me.get("id"):
+            self._user_id = str(me["id"])
+        return me
+
+    def _account_id(self) -> str:
+        if self._user_id is None:
+            me = self._me()
+            self._username = str(me.get("username") or "") or self._username
+            if self._user_id is None:
+                raise PermanentChannelError(
+                    "X's answer about the account had no user id; run `visibility channels check`",
+                    channel=self.channel,
+                )
+        return self._user_id
+
+    # -- finding a post that may have gone out ---------------------------------
+
+    def find_published(self, publication: Publication, since: datetime) -> Published | None:
+        parts = self._parts(publication)
+        wanted = [comparable_text(part) for part in parts]
+        user_id = self._account_id()
+        # X refuses a start_time less than 10 s old; ours may run ahead of X's clock.
+        start = min(since - CLOCK_SKEW, datetime.now(UTC) - timedelta(seconds=30))
+        auth: Auth = "app" if self._bearer else "user"
+        # A thread's later parts are replies to its first: they must show too.
+        exclude = ["retweets"] if len(parts) > 1 else ["retweets", "replies"]
+        seen: dict[str, str] = {}  # comparable text → the newest tweet id with it
+        token: str | None = None
+        for _page in range(TIMELINE_PAGES):
+            answer = self._call(
+                "looking for the post on X",
+                auth,
+                self.client.get_users_tweets,
+                user_id,
+                start_time=start,
+                max_results=100,
+                exclude=exclude,
+                pagination_token=token,
+                user_auth=auth == "user",
+            )
+            tweets, token = self._timeline_page(answer)
+            for tweet in tweets:
+                for form in _stored_forms(str(tweet.get("text", ""))):
+                    seen.setdefault(form, str(tweet["id"]))
+            # Newest first: once the first part shows, the later parts were on this
+            # page or an earlier one.
+            if wanted[0] in seen or not token:
+                break
+        first = seen.get(wanted[0])
+        if first is None:
+            if token:
+                raise PermanentChannelError(
+                    f"the X account posted more than {TIMELINE_PAGES * 100} tweets since "
+                    f"{since:%Y-%m-%d %H:%M} UTC, too many to look through for post "
+                    f"{publication.post_id}: look for it on x.com before publishing it again",
+                    channel=self.channel,
+                )
+            return None
+        url = self._status_url(first)
+        missing = [str(n) for n, text in enumerate(wanted[1:], start=2) if text not in seen]
+        if missing:
+            raise PermanentChannelError(
+                f"part 1 of this thread is on X ({url}) but part(s) {', '.join(missing)} of "
+                f"{len(parts)} are not: post the missing parts by hand as replies, or delete the "
+                "tweets on X and publish again",
+                channel=self.channel,
+            )
+        return Published(external_id=first, url=url)
+
+    def _timeline_page(self, answer: Any) -> tuple[list[Mapping[str, Any]], str | None]:
+        """One timeline answer's tweets, and the token of the next page if there is one."""
+        if not isinstance(answer, Mapping) or not (
+            isinstance(answer.get("meta"), Mapping) or "data" in answer
+        ):
+            errors = answer.get("errors") if isinstance(answer, Mapping) else None
+            said = ""
+            if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
+                said = f" ({errors[0].get('detail') or errors[0].get('title') or ''})"
+            raise PermanentChannelError(
+                f"X did not show the account's tweets{said}; run `visibility channels check`",
+                channel=self.channel,
+            )
+        data = answer.get("data")
+        tweets = [t for t in data if isinstance(t, Mapping) and "id" in t] if data else []
+        meta = answer.get("meta")
+        token = meta.get("next_token") if isinstance(meta, Mapping) else None
+        return tweets, str(token) if token else None
 
     # -- reading and removing -------------------------------------------------
 

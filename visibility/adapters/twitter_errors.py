@@ -124,7 +124,8 @@ def _rate_limited(exc: Any, *, channel: str, action: str) -> RetryableChannelErr
         message = f"{what} and X did not say when it resets; will try again later"
     else:
         message = f"{what}; will try again after {when:%Y-%m-%d %H:%M} UTC"
-    return RetryableChannelError(message, channel=channel, retry_after=when)
+    # X refuses a rate-limited request before acting on it.
+    return RetryableChannelError(message, channel=channel, retry_after=when, reached=False)
 
 
 def _forbidden(exc: Any, said: str, *, channel: str, action: str, auth: Auth) -> ChannelError:
@@ -179,6 +180,7 @@ def translate(
     if isinstance(exc, tweepy.TooManyRequests):
         return _rate_limited(exc, channel=channel, action=action)
     if isinstance(exc, tweepy.TwitterServerError):
+        # X may have acted before failing: ``reached`` stays True.
         return RetryableChannelError(
             f"X answered {status} while {action} ({said}); will try again", channel=channel
         )

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         description="Seconds between rescans of the database for edits by other processes.",
     )
     lease_seconds: int = Field(
-        default=300,
+        default=60,
         ge=2,
         description="How long a worker holds a post it is publishing; heartbeats extend it.",
     )

@@ -14,10 +14,18 @@ with), ``missing_ids_style``, ``reset`` (a fresh Graph on the same port, so a
 test module can share one server), and the base ``fail_next``, which here
 answers Graph's "unexpected error" body for 5xx statuses. ``posts_on`` and
 ``errors`` show what it holds and what error objects it sent.
+
+A Page's feed (``GET /{page-id}/feed``) lists its posts newest first, at most
+``limit`` (default 25, at most 100) per page, from ``since`` and up to
+``until`` (Unix times), paged with cursors: ``{"data": [...], "paging":
+{"cursors": {"before", "after"}, "next": ...}}``, where ``next`` is a full
+URL carrying the access token, as Graph writes it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import itertools
 import json
@@ -29,11 +37,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from visibility.testing.server import Emulator, Request, Response, route
 
 V = r"/(?P<version>v\d{1,2}\.\d)"
 BATCH_LIMIT = 50
+FEED_LIMIT = 100  # the most posts one feed page holds
+FEED_DEFAULT_LIMIT = 25
 POSTING_PERMISSIONS = frozenset({"pages_manage_posts", "pages_read_engagement"})
 DEFAULT_PERMISSIONS = frozenset(
     {"pages_manage_posts", "pages_read_engagement", "pages_show_list", "pages_read_user_content"}
@@ -281,15 +292,22 @@ class GraphEmulator(Emulator):
         with self.lock:
             self._offset += seconds
 
-    def seed_post(self, message: str, *, page_id: str | None = None) -> GraphPost:
-        """A post already on the Page, as if published earlier (no request needed)."""
+    def seed_post(
+        self,
+        message: str | None,
+        *,
+        page_id: str | None = None,
+        age_seconds: float = 0.0,
+        link: str | None = None,
+    ) -> GraphPost:
+        """A post already on the Page, published ``age_seconds`` ago (no request needed)."""
         page_id = page_id or self.page_id
         post = GraphPost(
             id=f"{page_id}_{next(self._ids)}",
             page_id=page_id,
             message=message,
-            link=None,
-            created=self.now(),
+            link=link,
+            created=self.now() - age_seconds,
         )
         self._keep(post)
         return post
@@ -485,6 +503,69 @@ class GraphEmulator(Emulator):
             self._keep(post)
         return Response(200, {"id": post.id})
 
+    @route("GET", V + r"/(?P<object_id>[^/]+)/feed")
+    @graph_call
+    def get_feed(self, request: Request, token: PageToken) -> Response:
+        page_id = request.params["object_id"]
+        self._page(request, token, page_id)
+        self._require(
+            token,
+            {"pages_read_engagement"},
+            "(#10) This endpoint requires the 'pages_read_engagement' permission or the "
+            "'Page Public Content Access' feature.",
+            10,
+        )
+        params = _params(request)
+        raw_limit = params.get("limit", str(FEED_DEFAULT_LIMIT))
+        if not raw_limit.isdigit() or int(raw_limit) < 1:
+            raise self.error(
+                f"(#100) The parameter limit must be a positive number: {raw_limit}", 100
+            )
+        if int(raw_limit) > FEED_LIMIT:
+            raise self.error(f"(#100) The limit parameter can't exceed {FEED_LIMIT}", 100)
+        limit = int(raw_limit)
+        bounds: dict[str, float] = {}
+        for name in ("since", "until"):
+            value = params.get(name)
+            if value is None:
+                continue
+            when = _unix_time(value)
+            if when is None:
+                raise self.error(f"(#100) The parameter {name} must be a valid time: {value}", 100)
+            bounds[name] = when
+        after = params.get("after")
+        after_id = _cursor_post(after) if after else None
+        if after and after_id is None:
+            raise self.error("(#100) The after cursor is not valid", 100)
+        with self.lock:
+            listed = sorted(
+                (
+                    p
+                    for p in self.posts_on(page_id)
+                    if bounds.get("since", float("-inf")) <= p.created
+                    and p.created <= bounds.get("until", float("inf"))
+                ),
+                key=lambda p: (p.created, p.id),
+                reverse=True,
+            )
+        if after_id is not None:
+            ids = [p.id for p in listed]
+            listed = listed[ids.index(after_id) + 1 :] if after_id in ids else []
+        fields = _fields(params.get("fields")) or ["created_time", "message", "id"]
+        page = listed[:limit]
+        body: dict[str, Any] = {"data": [self._post_object(p, fields) for p in page]}
+        if page:
+            paging: dict[str, Any] = {
+                "cursors": {"before": _cursor(page[0].id), "after": _cursor(page[-1].id)}
+            }
+            if len(listed) > limit:
+                query = {k: v for k, v in params.items() if k not in ("after", "before")}
+                # Graph writes the token into its paging links, however it came.
+                query = {"access_token": token.token, **query, "after": _cursor(page[-1].id)}
+                paging["next"] = f"{self.base_url}{request.path}?{urlencode(query)}"
+            body["paging"] = paging
+        return Response(200, body)
+
     @route("POST", V + r"/(?P<object_id>[^/]+)/photos")
     @graph_call
     def post_photo(self, request: Request, token: PageToken) -> Response:
@@ -665,6 +746,29 @@ class GraphEmulator(Emulator):
                 )
         obj["id"] = post.id
         return obj
+
+
+def _cursor(post_id: str) -> str:
+    return base64.urlsafe_b64encode(f"post:{post_id}".encode()).decode().rstrip("=")
+
+
+def _cursor_post(cursor: str) -> str | None:
+    try:
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.removeprefix("post:") if decoded.startswith("post:") else None
+
+
+def _unix_time(value: str) -> float | None:
+    """Graph's ``since``/``until``: a Unix time, or a date strtotime() reads."""
+    if re.fullmatch(r"\d{1,12}", value):
+        return float(value)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def _token_of(request: Request) -> str | None:

@@ -12,6 +12,14 @@ and refused for writes.
 Tweets' ``public_metrics`` grow with the seconds since posting (a
 deterministic function, see :func:`grown_metrics`); tests pin them with
 :meth:`XEmulator.set_metrics` or move time with :meth:`XEmulator.advance`.
+
+As on X, every URL in a tweet (with or without ``https://``, as twitter-text
+finds them) is kept as a ``https://t.co/...`` link: answers carry that text,
+with ``&``, ``<`` and ``>`` HTML-escaped as API v2 sends them.
+``PostedTweet.text`` keeps what the client sent, ``stored_text`` what X shows.
+The user timeline (``GET /2/users/:id/tweets``) answers newest first, filtered
+by ``start_time``/``end_time`` and ``exclude``, paged with ``next_token``,
+over the account's 3200 most recent tweets.
 """
 
 from __future__ import annotations
@@ -19,17 +27,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import re
 import secrets
 import string
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
+from twitter_text import extract_urls_with_indices
 
 from visibility.testing.server import Emulator, Request, Response, route
 from visibility.text.tweet import MAX_TWEET_LENGTH, weighted_length
@@ -38,9 +50,12 @@ REAL_API: Final = "https://api.twitter.com"
 _TWEPOCH_MS: Final = 1288834974657  # X's snowflake epoch
 _PROBLEM: Final = "https://api.twitter.com/2/problems"
 _MAX_IDS: Final = 100
+_TIMELINE_DEPTH: Final = 3200  # X serves only an account's most recent tweets
+_TCO_LENGTH: Final = 10
 
 # Requests per window for the endpoints whose limit tests do not set.
-_FIXED_LIMITS: Final = {"delete": 50, "me": 75, "lookup": 900, "user": 900}
+_FIXED_LIMITS: Final = {"delete": 50, "me": 75, "lookup": 900, "user": 900, "timeline": 900}
+_RFC3339: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 
 
 @dataclass
@@ -65,11 +80,30 @@ class PostedTweet:
     in_reply_to_tweet_id: str | None = None
     deleted: bool = False
     metrics: dict[str, int] | None = None  # pinned by set_metrics; else grown
+    #: The text as X keeps and shows it: NFC, every URL a t.co link.
+    stored_text: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.stored_text:
+            self.stored_text = shorten_links(self.text)
 
 
 def _random(length: int) -> str:
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def shorten_links(text: str) -> str:
+    """``text`` as X stores it: NFC, each URL replaced by a new ``https://t.co/...`` link."""
+    text = unicodedata.normalize("NFC", text)
+    pieces: list[str] = []
+    position = 0
+    for entity in extract_urls_with_indices(text):
+        start, end = entity["indices"]
+        pieces += [text[position:start], "https://t.co/" + _random(_TCO_LENGTH)]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def grown_metrics(age_seconds: float) -> dict[str, int]:
@@ -83,6 +117,26 @@ def grown_metrics(age_seconds: float) -> dict[str, int]:
         "bookmark_count": int(age // 120),
         "impression_count": int(age * 5),
     }
+
+
+def _shown(tweet: PostedTweet) -> str:
+    """A tweet's ``text`` as API v2 answers it: t.co links, and ``&<>`` HTML-escaped."""
+    return html.escape(tweet.stored_text, quote=False)
+
+
+def _rfc3339(value: str) -> float | None:
+    if not _RFC3339.fullmatch(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{int(seconds * 1000) % 1000:03d}Z"
+    )
 
 
 def _problem(status: int, title: str, detail: str, kind: str = "about:blank") -> Response:
@@ -194,6 +248,7 @@ class XEmulator(Emulator):
         self._windows: dict[tuple[str, str], _Window] = {}
         self._nonces: set[tuple[str, str, str]] = set()
         self._sequence = 0
+        self._page_tokens: dict[str, str] = {}  # next_token → the id the page ends after
         #: Every OAuth 1.0a request whose signature verified, in order.
         self.signed: list[SignedRequest] = []
 
@@ -221,6 +276,7 @@ class XEmulator(Emulator):
             self._windows.clear()
             self._nonces.clear()
             self.signed.clear()
+            self._page_tokens.clear()
             self.requests.clear()
             self.faults.clear()
             self._offset = 0.0
@@ -249,17 +305,24 @@ class XEmulator(Emulator):
         return self._tweets[tweet_id]
 
     def post(
-        self, text: str, *, username: str | None = None, age_seconds: float = 0.0
+        self,
+        text: str,
+        *,
+        username: str | None = None,
+        age_seconds: float = 0.0,
+        in_reply_to: str | None = None,
     ) -> PostedTweet:
         """Put a tweet in place without a request (posted ``age_seconds`` ago)."""
         account = self.account
         if username is not None:
             account = next(a for a in self.accounts.values() if a.username == username)
+        created = self.now() - age_seconds
         tweet = PostedTweet(
-            id=self._new_id(),
+            id=self._new_id(created),
             text=text,
             author_id=account.user_id,
-            created_at=self.now() - age_seconds,
+            created_at=created,
+            in_reply_to_tweet_id=in_reply_to,
         )
         with self.lock:
             self._tweets[tweet.id] = tweet
@@ -420,10 +483,11 @@ class XEmulator(Emulator):
 
     # -- ids --------------------------------------------------------------------
 
-    def _new_id(self) -> str:
+    def _new_id(self, at: float | None = None) -> str:
+        """A snowflake id: the creation time in its high bits, so ids sort by time."""
         with self.lock:
             self._sequence = (self._sequence + 1) % 4096
-            millis = int(self.now() * 1000) - _TWEPOCH_MS
+            millis = int((self.now() if at is None else at) * 1000) - _TWEPOCH_MS
             return str((millis << 22) | (1 << 17) | self._sequence)
 
     def _public_metrics(self, tweet: PostedTweet) -> dict[str, int]:
@@ -492,8 +556,8 @@ class XEmulator(Emulator):
                 in_reply_to_tweet_id=None if parent_id is None else str(parent_id),
             )
             self._tweets[tweet.id] = tweet
-        body = {"data": {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}}
-        return Response(201, body)
+        data = {"id": tweet.id, "text": _shown(tweet), "edit_history_tweet_ids": [tweet.id]}
+        return Response(201, {"data": data})
 
     @route("DELETE", r"/2/tweets/(?P<id>[^/]+)")
     def delete_tweet(self, request: Request) -> Response:
@@ -555,7 +619,7 @@ class XEmulator(Emulator):
                     continue
                 item: dict[str, Any] = {
                     "id": tweet.id,
-                    "text": tweet.text,
+                    "text": _shown(tweet),
                     "edit_history_tweet_ids": [tweet.id],
                 }
                 if "public_metrics" in fields:
@@ -590,6 +654,109 @@ class XEmulator(Emulator):
                 data = {"id": user_id, "name": account.name, "username": account.username}
                 return Response(200, {"data": data})
         return Response(200, {"errors": [_not_found_error(user_id, "user", "id")]})
+
+    @route("GET", r"/2/users/(?P<id>[^/]+)/tweets")
+    def user_tweets(self, request: Request) -> Response:
+        return self._answer(request, "timeline", lambda c: self._timeline(request))
+
+    def _timeline(self, request: Request) -> Response:
+        user_id = request.params["id"]
+        if not re.fullmatch(r"[0-9]{1,19}", user_id):
+            return _invalid_request(
+                f"The `id` query parameter value [{user_id}] does not match ^[0-9]{{1,19}}$",
+                parameters={"id": [user_id]},
+            )
+        raw_max = request.arg("max_results", "10") or ""
+        if not raw_max.isdigit() or not 5 <= int(raw_max) <= 100:
+            return _invalid_request(
+                f"The `max_results` query parameter value [{raw_max}] is not between 5 and 100",
+                parameters={"max_results": [raw_max]},
+            )
+        limit = int(raw_max)
+        excluded = [e for e in (request.arg("exclude") or "").split(",") if e]
+        unknown = [e for e in excluded if e not in ("replies", "retweets")]
+        if unknown:
+            return _invalid_request(
+                *(
+                    f"The `exclude` query parameter value [{e}] is not one of [replies, retweets]"
+                    for e in unknown
+                ),
+                parameters={"exclude": [request.arg("exclude") or ""]},
+            )
+        window: dict[str, float] = {}
+        for name in ("start_time", "end_time"):
+            value = request.arg(name)
+            if value is None:
+                continue
+            when = _rfc3339(value)
+            if when is None:
+                return _invalid_request(
+                    f"Invalid '{name}':'{value}'. '{name}' must be a valid RFC 3339 "
+                    "date-time (YYYY-MM-DDTHH:mm:ssZ)",
+                    parameters={name: [value]},
+                )
+            window[name] = when
+        if window.get("start_time", 0.0) > self.now() - 10:
+            value = request.arg("start_time")
+            return _invalid_request(
+                f"Invalid 'start_time':'{value}'. 'start_time' must be a minimum of 10 seconds "
+                "prior to the request time.",
+                parameters={"start_time": [value]},
+            )
+        token = request.arg("pagination_token")
+        with self.lock:
+            after_id = self._page_tokens.get(token) if token else None
+            if token and after_id is None:
+                return _invalid_request(
+                    f"The `pagination_token` query parameter value [{token}] is not valid",
+                    parameters={"pagination_token": [token]},
+                )
+            account = next((a for a in self.accounts.values() if a.user_id == user_id), None)
+            if account is None:
+                return Response(200, {"errors": [_not_found_error(user_id, "user", "id")]})
+            theirs = sorted(
+                (t for t in self._tweets.values() if t.author_id == user_id and not t.deleted),
+                key=lambda t: int(t.id),
+                reverse=True,
+            )[:_TIMELINE_DEPTH]
+            found = [
+                t
+                for t in theirs
+                if not ("replies" in excluded and t.in_reply_to_tweet_id is not None)
+                and window.get("start_time", float("-inf")) <= t.created_at
+                and t.created_at <= window.get("end_time", float("inf"))
+                and (after_id is None or int(t.id) < int(after_id))
+            ]
+            page, more = found[:limit], len(found) > limit
+            next_token = None
+            if more:
+                next_token = _random(45).lower()
+                self._page_tokens[next_token] = page[-1].id
+        fields = set((request.arg("tweet.fields") or "").split(","))
+        data = [self._timeline_item(t, fields) for t in page]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta = {"newest_id": page[0].id, "oldest_id": page[-1].id, **meta}
+        if next_token:
+            meta["next_token"] = next_token
+        body: dict[str, Any] = {"data": data, "meta": meta} if data else {"meta": meta}
+        return Response(200, body)
+
+    def _timeline_item(self, tweet: PostedTweet, fields: set[str]) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": tweet.id,
+            "text": _shown(tweet),
+            "edit_history_tweet_ids": [tweet.id],
+        }
+        if "created_at" in fields:
+            item["created_at"] = _iso(tweet.created_at)
+        if "author_id" in fields:
+            item["author_id"] = tweet.author_id
+        if "public_metrics" in fields:
+            item["public_metrics"] = self._public_metrics(tweet)
+        if "referenced_tweets" in fields and tweet.in_reply_to_tweet_id:
+            item["referenced_tweets"] = [{"type": "replied_to", "id": tweet.in_reply_to_tweet_id}]
+        return item
 
     def not_found(self, request: Request) -> Response:
         return Response(
