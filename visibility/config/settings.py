@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         default=5, ge=1, le=50, description="Tries before a post with retryable errors fails."
     )
+    retry_base_seconds: float = Field(
+        default=30, gt=0, le=3600, description="First backoff; doubles per attempt, jittered."
+    )
+    retry_max_seconds: float = Field(default=3600, gt=0, le=86_400)
     platform_concurrency: int = Field(
         default=4, ge=1, le=100, description="Posts in flight at once per platform, all workers."
     )

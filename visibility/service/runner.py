@@ -54,7 +54,11 @@ class Service:
             lease=timedelta(seconds=app.settings.lease_seconds),
             threads=app.settings.publish_threads,
             platform_cap=app.settings.platform_concurrency,
-            retry=RetryPolicy(max_attempts=app.settings.max_attempts),
+            retry=RetryPolicy(
+                max_attempts=app.settings.max_attempts,
+                base_delay=timedelta(seconds=app.settings.retry_base_seconds),
+                max_delay=timedelta(seconds=app.settings.retry_max_seconds),
+            ),
         )
         self.on_pass = on_pass
         self.stopped = threading.Event()
