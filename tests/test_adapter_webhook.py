@@ -269,8 +269,9 @@ def test_a_timeout_is_retryable(site: WebhookReceiver, make: Make) -> None:
 
 def test_a_dropped_connection_is_retryable(site: WebhookReceiver, make: Make) -> None:
     site.fail_next(1, drop=True)
-    with pytest.raises(RetryableChannelError, match=r"could not connect"):
+    with pytest.raises(RetryableChannelError, match=r"broke before it answered") as caught:
         make().publish(article())
+    assert caught.value.reached is True
 
 
 def test_check_accepts_a_post_only_endpoint(site: WebhookReceiver, make: Make) -> None:
@@ -300,3 +301,59 @@ def test_check_with_a_wrong_key_is_a_credentials_error(make: Make) -> None:
 def test_check_of_a_missing_webhook_is_permanent(site: WebhookReceiver, make: Make) -> None:
     with pytest.raises(PermanentChannelError, match=r"has no webhook at the configured address"):
         make(f"{site.base_url}/nothing-here").check()
+
+
+# -- finding an article that may have gone out ------------------------------------------------
+
+
+def test_find_published_cannot_ask_a_webhook(site: WebhookReceiver, make: Make) -> None:
+    adapter = make()
+    adapter.publish(article())
+    before = len(site.requests)
+    with pytest.raises(PermanentChannelError) as caught:
+        adapter.find_published(article(), datetime.now(UTC) - timedelta(minutes=1))
+    assert not caught.value.retryable
+    assert type(caught.value) is PermanentChannelError
+    message = no_secret(caught.value)
+    host = site.base_url.removeprefix("http://")
+    assert message == (
+        f"the website's webhook at {host} cannot say whether the article "
+        "'Thirrje për projekte' was created (look for it on the website)"
+    )
+    assert len(site.requests) == before  # nothing was asked
+
+
+# -- whether a failed request may have reached the website ------------------------------------
+
+
+@pytest.mark.parametrize("status", [408, 429])
+def test_a_408_or_429_did_not_reach_the_website(
+    site: WebhookReceiver, make: Make, status: int
+) -> None:
+    site.fail_next(1, status=status, body=b"slow down")
+    with pytest.raises(RetryableChannelError) as caught:
+        make().publish(article())
+    assert caught.value.reached is False
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_5xx_may_have_reached_the_website(site: WebhookReceiver, make: Make, status: int) -> None:
+    site.fail_next(1, status=status, body=b"oops")
+    with pytest.raises(RetryableChannelError) as caught:
+        make().publish(article())
+    assert caught.value.reached is True
+
+
+def test_a_read_timeout_may_have_reached_the_website(site: WebhookReceiver, make: Make) -> None:
+    site.fail_next(1, delay=0.6, drop=True)
+    with pytest.raises(RetryableChannelError) as caught:
+        make(timeout=0.2).publish(article())
+    assert caught.value.reached is True
+
+
+def test_a_refused_connection_did_not_reach_the_website(make: Make) -> None:
+    with WebhookReceiver() as gone:
+        url = gone.url
+    with pytest.raises(RetryableChannelError, match="could not connect") as caught:
+        make(url).publish(article())
+    assert caught.value.reached is False

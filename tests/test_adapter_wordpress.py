@@ -9,7 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 from pydantic import SecretStr
+from real_wordpress import RealWordPress
 
 from visibility.adapters.base import Account, Engagement, Publication, Published
 from visibility.adapters.wordpress import WordPressAdapter
@@ -557,8 +559,9 @@ def test_a_timeout_is_retryable(wp: WordPressEmulator, make: Make) -> None:
 
 def test_a_dropped_connection_is_retryable(wp: WordPressEmulator, make: Make) -> None:
     wp.fail_next(1, drop=True, path=r"/wp/v2/posts$")
-    with pytest.raises(RetryableChannelError, match=r"could not connect"):
+    with pytest.raises(RetryableChannelError, match=r"broke before it answered") as caught:
         make().publish(article())
+    assert caught.value.reached is True
 
 
 def test_an_unreachable_site_is_retryable(make: Make) -> None:
@@ -633,3 +636,247 @@ def test_engagement_counts_approved_comments_and_skips_deleted_posts(
         r for r in api_requests(wp, "GET", "/wp/v2/comments") if r.arg("post") == busy.external_id
     ]
     assert ask.arg("per_page") == "1"
+
+
+# -- finding an article that may have gone out ------------------------------------------------
+
+
+def minutes_ago(minutes: float) -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=minutes)
+
+
+def test_find_published_finds_the_article_it_published(wp: WordPressEmulator, make: Make) -> None:
+    adapter = make()
+    published = adapter.publish(article())
+
+    assert adapter.find_published(article(), minutes_ago(1)) == published
+
+    (search,) = api_requests(wp, "GET", "/wp/v2/posts")
+    assert search.arg("search") == "Fondi ri për shoqërinë civile"  # "i" WordPress drops
+    assert search.arg("search_columns") == "post_title"
+    assert search.arg("status") == "publish,future,draft,pending,private"
+    assert search.arg("context") == "edit"
+    assert search.arg("per_page") == "20"
+    after = datetime.fromisoformat(str(search.arg("after"))).replace(tzinfo=UTC)
+    assert abs((after - minutes_ago(1) + timedelta(days=1)).total_seconds()) < 5
+    assert search.headers["authorization"].startswith("Basic ")
+
+
+def test_find_published_finds_a_draft_through_rest_route(make: Make) -> None:
+    with WordPressEmulator(pretty_permalinks=False) as site:
+        adapter = make(site.base_url, status="draft")
+        published = adapter.publish(article())
+        assert adapter.find_published(article(), minutes_ago(1)) == published
+        (search,) = api_requests(site, "GET", "/wp/v2/posts")
+        assert search.path == "/"
+
+
+def test_find_published_compares_the_title_as_stored(wp: WordPressEmulator, make: Make) -> None:
+    older = wp.add_post("Grants &amp; training  for youth", age_seconds=120)
+    newer = wp.add_post("Grants & training for youth", status="pending", age_seconds=60)
+    wp.add_post("Grants & training for youth groups", age_seconds=30)
+    found = make().find_published(article(title="Grants & training for youth"), minutes_ago(5))
+    assert found == Published(str(newer), f"{wp.base_url}/?p={newer}")
+    assert older < newer
+
+
+def test_find_published_is_none_for_another_title(wp: WordPressEmulator, make: Make) -> None:
+    adapter = make()
+    adapter.publish(article())
+    assert adapter.find_published(article(title="Fondi i vjetër"), minutes_ago(1)) is None
+    assert adapter.find_published(article(title="Fondi i ri"), minutes_ago(1)) is None
+
+
+def test_find_published_ignores_articles_from_before_since(
+    wp: WordPressEmulator, make: Make
+) -> None:
+    wp.add_post("Buletini javor", age_seconds=3600)
+    adapter = make()
+    assert adapter.find_published(article(title="Buletini javor"), minutes_ago(10)) is None
+    assert adapter.find_published(article(title="Buletini javor"), minutes_ago(90)) is not None
+
+
+def test_find_published_pages_through_many_similar_titles(
+    wp: WordPressEmulator, make: Make
+) -> None:
+    wanted = wp.add_post("Thirrje për grante", age_seconds=900)
+    for i in range(110):
+        wp.add_post(f"Thirrje për grante, raundi {i}", age_seconds=800 - i)
+
+    found = make().find_published(article(title="Thirrje për grante"), minutes_ago(20))
+
+    assert found is not None and found.external_id == str(wanted)
+    searches = api_requests(wp, "GET", "/wp/v2/posts")
+    assert [r.arg("page") for r in searches] == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_find_published_cannot_tell_past_its_page_limit(wp: WordPressEmulator, make: Make) -> None:
+    for i in range(201):
+        wp.add_post(f"Lajme ditore {i}", age_seconds=600 - i)
+    with pytest.raises(PermanentChannelError, match="more than 200 posts like 'Lajme ditore'"):
+        make().find_published(article(title="Lajme ditore"), minutes_ago(15))
+    assert len(api_requests(wp, "GET", "/wp/v2/posts")) == 10
+
+
+def test_find_published_without_a_title_cannot_tell(wp: WordPressEmulator, make: Make) -> None:
+    with pytest.raises(PermanentChannelError, match="no title"):
+        make().find_published(article(title=None), minutes_ago(1))
+    assert wp.requests == []
+
+
+def test_find_published_by_a_user_who_may_not_list_drafts(
+    wp: WordPressEmulator, make: Make
+) -> None:
+    wp.add_user("reader", application_password="read only pass 1234", role="subscriber")
+    with pytest.raises(CredentialsError) as caught:
+        make(username="reader", password="read only pass 1234").find_published(
+            article(), minutes_ago(1)
+        )
+    message = str(caught.value)
+    assert "may not list unpublished posts (Status is forbidden.)" in message
+    assert "Contributor or higher" in message
+
+
+def test_a_wordpress_failure_while_looking_is_retryable(wp: WordPressEmulator, make: Make) -> None:
+    adapter = make()
+    adapter.check()
+    wp.fail_next(1, status=503, body=b"<h1>Service Unavailable</h1>", path=r"/wp/v2/posts$")
+    with pytest.raises(RetryableChannelError, match="while looking for the article") as caught:
+        adapter.find_published(article(), minutes_ago(1))
+    assert caught.value.reached is True
+
+
+def test_a_rate_limit_while_looking_is_retryable_and_not_reached(
+    wp: WordPressEmulator, make: Make
+) -> None:
+    wp.fail_next(1, status=429, body=b"Slow down", headers={"Retry-After": "60"}, path=r"/posts$")
+    with pytest.raises(RetryableChannelError) as caught:
+        make().find_published(article(), minutes_ago(1))
+    assert caught.value.reached is False
+    assert caught.value.retry_after is not None
+
+
+def test_the_emulator_lists_posts_as_wordpress_does(wp: WordPressEmulator) -> None:
+    draft = wp.add_post("Takim me të rinjtë", status="draft", age_seconds=60)
+    public = wp.add_post("Takim me donatorët", content="Takimi u mbajt në Prishtinë.")
+    wp.add_post("Raport vjetor", age_seconds=7200)
+    url = f"{wp.base_url}/wp-json/wp/v2/posts"
+    auth = ("editor", DEFAULT_APP_PASSWORD)
+    with requests.Session() as http:
+
+        def ids(**params: str) -> list[int]:
+            answer = http.get(url, params=params, auth=auth, timeout=5)
+            assert answer.status_code == 200, answer.text
+            return [p["id"] for p in answer.json()]
+
+        assert ids(search="takim") == [public]  # published only, by default
+        assert ids(search="takim", status="publish,draft") == [public, draft]
+        assert ids(search="TAKIM -donatoret", status="draft,publish") == [draft]
+        assert ids(search="prishtine") == [public]  # accents and case do not count
+        assert ids(search="prishtine", search_columns="post_title") == []
+        an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert ids(after=an_hour_ago, status="any") == [public, draft]
+        visitor = http.get(url, params={"status": "draft"}, timeout=5)
+        bad_date = http.get(url, params={"after": "yesterday"}, auth=auth, timeout=5)
+        bad_status = http.get(url, params={"status": "publish,gone"}, auth=auth, timeout=5)
+        past_the_end = http.get(url, params={"page": "2"}, auth=auth, timeout=5)
+        edit_as_visitor = http.get(url, params={"context": "edit"}, timeout=5)
+    assert visitor.status_code == 400
+    assert visitor.json()["data"]["details"]["status"] == {
+        "code": "rest_forbidden_status",
+        "message": "Status is forbidden.",
+        "data": {"status": 401},
+    }
+    assert bad_date.json()["data"]["params"] == {"after": "Invalid date."}
+    assert bad_status.json()["data"]["params"]["status"].startswith("status[0] is not one of")
+    assert past_the_end.json()["code"] == "rest_post_invalid_page_number"
+    assert edit_as_visitor.json()["code"] == "rest_forbidden_context"
+
+
+# -- whether a failed request may have reached WordPress ------------------------------------
+
+
+def test_a_429_did_not_reach_wordpress(wp: WordPressEmulator, make: Make) -> None:
+    wp.fail_next(1, status=429, body=b"Too Many Requests", path=r"/wp/v2/posts$")
+    with pytest.raises(RetryableChannelError) as caught:
+        make().publish(article())
+    assert caught.value.reached is False
+
+
+def test_a_5xx_on_the_article_may_have_reached_wordpress(wp: WordPressEmulator, make: Make) -> None:
+    wp.fail_next(1, status=500, body=b"Internal Server Error", path=r"/wp/v2/posts$")
+    with pytest.raises(RetryableChannelError) as caught:
+        make().publish(article())
+    assert caught.value.reached is True
+
+
+def test_a_read_timeout_on_the_article_may_have_reached_wordpress(
+    wp: WordPressEmulator, make: Make
+) -> None:
+    wp.fail_next(1, delay=0.6, drop=True, path=r"/wp/v2/posts$")
+    with pytest.raises(RetryableChannelError) as caught:
+        make(timeout=0.2).publish(article())
+    assert caught.value.reached is True
+
+
+def test_trouble_before_the_article_is_sent_did_not_reach_wordpress(
+    wp: WordPressEmulator, make: Make, tmp_path: Path
+) -> None:
+    image = tmp_path / "poster.png"
+    image.write_bytes(PNG)
+    wp.fail_next(1, status=503, body=b"busy", path=r"/wp/v2/media$")
+    with pytest.raises(RetryableChannelError) as caught:
+        make().publish(article(image_path=str(image)))
+    assert caught.value.reached is False
+    assert api_requests(wp, "POST", "/wp/v2/posts") == []
+    wp.fail_next(1, drop=True, path=r"/wp/v2/tags$")
+    with pytest.raises(RetryableChannelError) as caught:
+        make(tags=["grante"]).publish(article())
+    assert caught.value.reached is False
+
+
+def test_a_refused_connection_did_not_reach_wordpress(make: Make) -> None:
+    with WordPressEmulator() as gone:
+        address = gone.base_url
+    with pytest.raises(RetryableChannelError) as caught:
+        make(address).publish(article())
+    assert caught.value.reached is False
+
+
+# -- against a real WordPress ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_find_published_on_a_real_wordpress(real_wordpress: RealWordPress) -> None:
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")
+    title = f"Thirrje për grante & trajnime {stamp}"
+    since = minutes_ago(1)
+    admin = WordPressAdapter(
+        channel(
+            real_wordpress.base_url,
+            username=real_wordpress.admin_user,
+            password=real_wordpress.admin_app_password,
+        )
+    )
+    # A contributor's title is stored through kses: "&" becomes "&amp;".
+    contributor = WordPressAdapter(
+        channel(
+            real_wordpress.base_url,
+            username=real_wordpress.contributor_user,
+            password=real_wordpress.contributor_app_password,
+            status="pending",
+        )
+    )
+    try:
+        published = admin.publish(article(title=title))
+        assert admin.find_published(article(title=title), since) == published
+        assert admin.find_published(article(title=f"Nuk u botua {stamp}"), since) is None
+        later = datetime.now(UTC) + timedelta(hours=1)
+        assert admin.find_published(article(title=title), later) is None
+
+        pending = contributor.publish(article(title=f"Raport & analizë {stamp}"))
+        found = contributor.find_published(article(title=f"Raport & analizë {stamp}"), since)
+        assert found == pending
+    finally:
+        admin.close()
+        contributor.close()

@@ -212,8 +212,8 @@ class FacebookAdapter(Adapter):
         wanted = _wanted_messages(publication)
         if not wanted:
             raise PermanentChannelError(
-                f"post {publication.post_id} has no text to recognise it by on the Page: look "
-                "for it on Facebook before publishing it again",
+                f"post {publication.post_id} has no text to recognise it by on the Page "
+                "(look for it on Facebook)",
                 channel=self.channel,
             )
         self._refuse_when_near_limit()
@@ -239,8 +239,7 @@ class FacebookAdapter(Adapter):
             params = following
         raise PermanentChannelError(
             f"the Page has more than {FEED_PAGES * 100} posts since {since:%Y-%m-%d %H:%M} UTC, "
-            f"too many to look through for post {publication.post_id}: look for it on the Page "
-            "before publishing it again",
+            "too many for visibility to look through for this one (look for it on the Page)",
             channel=self.channel,
         )
 
@@ -359,7 +358,6 @@ class FacebookAdapter(Adapter):
     def _refuse_when_near_limit(self) -> None:
         refusal = self._gauge.refuse(now=datetime.now(UTC))
         if refusal is not None:
-            refusal.reached = False  # Graph was never called
             raise refusal
 
 

@@ -153,4 +153,5 @@ class UsageGauge:
             f"{reason} (will try again after {until:%H:%M} UTC)",
             channel=self.channel,
             retry_after=until,
+            reached=False,  # Graph is not called at all
         )

@@ -391,8 +391,8 @@ class TwitterAdapter(Adapter):
             if token:
                 raise PermanentChannelError(
                     f"the X account posted more than {TIMELINE_PAGES * 100} tweets since "
-                    f"{since:%Y-%m-%d %H:%M} UTC, too many to look through for post "
-                    f"{publication.post_id}: look for it on x.com before publishing it again",
+                    f"{since:%Y-%m-%d %H:%M} UTC, too many for visibility to look through "
+                    "for this one (look for it on x.com)",
                     channel=self.channel,
                 )
             return None
@@ -401,8 +401,8 @@ class TwitterAdapter(Adapter):
         if missing:
             raise PermanentChannelError(
                 f"part 1 of this thread is on X ({url}) but part(s) {', '.join(missing)} of "
-                f"{len(parts)} are not: post the missing parts by hand as replies, or delete the "
-                "tweets on X and publish again",
+                f"{len(parts)} are not: either post the missing parts by hand as replies to it "
+                "and confirm the post, or delete it on X and resend the post",
                 channel=self.channel,
             )
         return Published(external_id=first, url=url)

@@ -37,6 +37,9 @@ In PHP: ``hash_equals('sha256=' . hash_hmac('sha256', $ts . '.' . $raw, $key), $
 ``visibility channels check`` sends a GET (body empty, signed the same way)
 and takes any 2xx, or 405 from an endpoint that only accepts POST, as
 reachable.
+
+A webhook cannot be asked whether an article arrived: when a send's outcome
+is unknown, ``find_published`` says so, and a person looks at the site.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import datetime
 from typing import Final
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -130,6 +134,15 @@ class WebhookAdapter(Adapter):
         external_id = str(page_id) if page_id not in (None, "") else url
         return Published(external_id=external_id, url=url)
 
+    def find_published(self, publication: Publication, since: datetime) -> Published | None:
+        # Not retryable: asking again would not tell either.
+        raise PermanentChannelError(
+            f"the website's webhook at {self._host} cannot say whether the article "
+            f"'{publication.title or publication.post_id}' was created (look for it on the "
+            "website)",
+            channel=self.channel,
+        )
+
     def check(self) -> Account:
         response = self._send("GET", b"", {})
         status = response.status_code
@@ -199,6 +212,7 @@ class WebhookAdapter(Adapter):
                 "will try again",
                 channel=self.channel,
                 retry_after=retry_after(response.headers),
+                reached=False,  # refused before the site acted on it
             )
         if status >= 500:
             return RetryableChannelError(

@@ -21,6 +21,12 @@ Category and tag ids are looked up by name (or the terms created) once and
 kept. If an administrator deletes one later, WordPress silently drops the
 unknown id from the post; the adapter notices, looks the names up again and
 corrects the post's terms.
+
+``find_published`` lists the posts (any status the adapter may have given)
+dated from a day before the given time, searched by the title's words, and
+takes the newest whose title, as stored (``title.raw``, unescaped), is the
+publication's title and whose ``date_gmt`` is not before that time. The day's
+margin is for ``after``, which WordPress compares with the site's local time.
 """
 
 from __future__ import annotations
@@ -31,8 +37,10 @@ import json
 import logging
 import mimetypes
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
@@ -79,6 +87,23 @@ _TAXONOMY_NAMES: Final = {
 }
 _POST_IN_LOCATION: Final = re.compile(r"/wp/v2/posts/(\d+)")
 _PUBLISHING_STATUSES: Final = ("publish", "private")
+#: Every status a post the adapter created may have by now.
+_FIND_STATUSES: Final = "publish,future,draft,pending,private"
+_FIND_PER_PAGE: Final = 20
+_FIND_PAGES: Final = 10
+#: How far before ``since`` a post still counts: the site's clock and ours may differ.
+CLOCK_SKEW: Final = timedelta(minutes=2)
+# ``after`` is compared with the site's local time: a day covers every time zone.
+_AFTER_MARGIN: Final = timedelta(days=1)
+_MAX_SEARCH_WORDS: Final = 8  # WordPress searches more than nine terms as one sentence
+# get_search_stopwords(): words WordPress leaves out of a search.
+_STOPWORDS: Final = frozenset(
+    {
+        *("about", "an", "are", "as", "at", "be", "by", "com", "for", "from", "how", "in"),
+        *("is", "it", "of", "on", "or", "that", "the", "this", "to", "was", "what", "when"),
+        *("where", "who", "will", "with", "www"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +142,57 @@ def _salvage(text: str) -> Any:
     except ValueError:
         return None
     return value
+
+
+def _comparable_title(title: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", html.unescape(title)).split())
+
+
+def _search_words(title: str) -> str:
+    """Words of ``title`` for WordPress's search: each must appear in the post.
+
+    Only the longest few, in the title's order, and none that WordPress drops
+    (stopwords, single letters): a search of dropped words only would be run
+    as one sentence, punctuation and all.
+    """
+    words = list(dict.fromkeys(re.findall(r"\w+", title)))
+    kept = [w for w in words if w.casefold() not in _STOPWORDS and not re.fullmatch(r"[a-zA-Z]", w)]
+    longest = set(sorted(kept, key=len, reverse=True)[:_MAX_SEARCH_WORDS])
+    return " ".join(w for w in kept if w in longest)
+
+
+def _refused_parameter(answer: _Answer) -> _Answer | None:
+    """A parameter WordPress refused for want of a permission (``rest_forbidden_status``).
+
+    WordPress reports it as an invalid parameter (HTTP 400) with the refusal
+    in the parameter's details: the details are what staff need.
+    """
+    details = answer.data.get("details")
+    if answer.code != "rest_invalid_param" or not isinstance(details, Mapping):
+        return None
+    for detail in details.values():
+        code = detail.get("code") if isinstance(detail, Mapping) else None
+        if isinstance(code, str) and code.startswith("rest_forbidden"):
+            data = detail.get("data")
+            data = data if isinstance(data, Mapping) else {}
+            status = data.get("status")
+            return _Answer(
+                status if isinstance(status, int) else answer.status,
+                code,
+                plain_text(str(detail.get("message") or code)),
+                data,
+            )
+    return None
+
+
+def _gmt(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def _filename(path: Path) -> str:
@@ -211,14 +287,19 @@ class WordPressAdapter(Adapter):
         )
 
     def publish(self, publication: Publication) -> Published:
-        featured = self._featured_media(publication) if publication.image_path else None
-        terms = {
-            taxonomy: self._resolve_terms(taxonomy, names)
-            for taxonomy, names in (
-                ("categories", self.options.categories),
-                ("tags", self.options.tags),
-            )
-        }
+        try:
+            self._root()
+            featured = self._featured_media(publication) if publication.image_path else None
+            terms = {
+                taxonomy: self._resolve_terms(taxonomy, names)
+                for taxonomy, names in (
+                    ("categories", self.options.categories),
+                    ("tags", self.options.tags),
+                )
+            }
+        except RetryableChannelError as exc:
+            exc.reached = False  # the article itself was not sent yet
+            raise
         body: dict[str, Any] = {
             "title": publication.title or "",
             "content": publication.body,
@@ -252,6 +333,66 @@ class WordPressAdapter(Adapter):
         if isinstance(post, dict):
             self._repair_terms(str(post_id), terms, post)
         return Published(external_id=str(post_id), url=link if isinstance(link, str) else None)
+
+    def find_published(self, publication: Publication, since: datetime) -> Published | None:
+        wanted = _comparable_title(publication.title or "")
+        if not wanted:
+            raise PermanentChannelError(
+                f"post {publication.post_id} has no title to look for it by on WordPress "
+                "(look under Posts in WordPress)",
+                channel=self.channel,
+            )
+        earliest = since - CLOCK_SKEW
+        params = {
+            "after": (since - _AFTER_MARGIN).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "status": _FIND_STATUSES,
+            "context": "edit",
+            "per_page": str(_FIND_PER_PAGE),
+            "orderby": "date",
+            "order": "desc",
+            "_fields": "id,date_gmt,link,status,title",
+        }
+        search = _search_words(wanted)
+        if search:
+            params |= {"search": search, "search_columns": "post_title"}
+        for page in range(1, _FIND_PAGES + 1):
+            response = self._request("GET", "/wp/v2/posts", params={**params, "page": str(page)})
+            if response.status_code != 200:
+                raise self._error(response, what="find", action="looking for the article")
+            posts = loads_json(response.text)
+            if not isinstance(posts, list):
+                raise PermanentChannelError(
+                    f"WordPress at {self._host} did not answer the search for the article with "
+                    f"a list of posts ({self._redact(excerpt(response.text))}); check base_url",
+                    channel=self.channel,
+                )
+            found = [p for p in posts if self._is_wanted(p, wanted, earliest)]
+            if found:
+                newest = max(found, key=lambda p: (_gmt(p.get("date_gmt")) or earliest, p["id"]))
+                link = newest.get("link")
+                return Published(str(newest["id"]), link if isinstance(link, str) else None)
+            total = response.headers.get("X-WP-TotalPages", "").strip()
+            pages = int(total) if total.isdigit() else page
+            if page >= pages:
+                return None
+        raise PermanentChannelError(
+            f"WordPress at {self._host} has more than {_FIND_PAGES * _FIND_PER_PAGE} posts like "
+            f"'{publication.title}' since {since:%Y-%m-%d %H:%M} UTC, too many for visibility "
+            "to look through (look under Posts in WordPress)",
+            channel=self.channel,
+        )
+
+    @staticmethod
+    def _is_wanted(post: Any, wanted: str, earliest: datetime) -> bool:
+        if not isinstance(post, dict) or not isinstance(post.get("id"), int):
+            return False
+        title = post.get("title")
+        if isinstance(title, dict):
+            title = title.get("raw", title.get("rendered"))
+        if not isinstance(title, str) or _comparable_title(title) != wanted:
+            return False
+        date = _gmt(post.get("date_gmt"))
+        return date is None or date >= earliest
 
     def delete(self, external_id: str) -> None:
         post_id = self._post_id(external_id)
@@ -321,6 +462,7 @@ class WordPressAdapter(Adapter):
                     f"REST API is ({self._redact(excerpt(response.text))}); will try again",
                     channel=self.channel,
                     retry_after=retry_after(response.headers),
+                    reached=status != 429,
                 )
             index = loads_json(response.text)
             if isinstance(index, dict) and (
@@ -583,6 +725,7 @@ class WordPressAdapter(Adapter):
                 "will try again",
                 channel=self.channel,
                 retry_after=retry_after(response.headers),
+                reached=False,  # refused before WordPress acted on it
             )
         if 300 <= status < 400:
             location = urljoin(response.url, response.headers.get("Location", ""))
@@ -608,10 +751,14 @@ class WordPressAdapter(Adapter):
                 "will try again",
                 channel=self.channel,
             )
+        refusal = _refused_parameter(answer)
+        if refusal is not None:
+            refusal = _Answer(refusal.status, refusal.code, self._redact(refusal.message), {})
+            return self._credentials(refusal, what=what, action=action, subject=subject)
         if (
             answer.code in _LOGIN_CODES
             or status in (401, 403)
-            or (answer.code.startswith("rest_cannot_") or answer.code == "rest_forbidden")
+            or (answer.code.startswith("rest_cannot_") or answer.code.startswith("rest_forbidden"))
         ):
             return self._credentials(answer, what=what, action=action, subject=subject)
         if answer.code == "rest_no_route":
@@ -730,6 +877,12 @@ class WordPressAdapter(Adapter):
             text = (
                 f"WordPress user '{user}' may not create posts ({said}): give the user the "
                 "Author or Editor role (Users → All Users → Role)"
+            )
+        elif what == "find":
+            text = (
+                f"WordPress user '{user}' may not list unpublished posts ({said}), which "
+                "visibility needs to find out whether the article was created: give the user "
+                "a role that may write posts, Contributor or higher (Users → All Users → Role)"
             )
         elif what == "delete":
             text = (

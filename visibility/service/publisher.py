@@ -34,10 +34,6 @@ from visibility.queue.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# A post found on the channel up to this long before its first attempt
-# started is still taken as that attempt's (clocks differ).
-CLOCK_SKEW = timedelta(minutes=2)
-
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -228,7 +224,8 @@ class Publisher:
         assert claim.check_since is not None
         extra = _context(claim)
         try:
-            found = adapter.find_published(publication, claim.check_since - CLOCK_SKEW)
+            # Adapters allow for clock skew between us and the channel themselves.
+            found = adapter.find_published(publication, claim.check_since)
         except RetryableChannelError as exc:
             if claim.post.attempts >= self.retry.max_attempts:
                 return self._doubt(claim, f"the channel could not be asked ({exc})")

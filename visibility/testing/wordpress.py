@@ -19,6 +19,14 @@ that exists already is refused with ``term_exists`` and its id, unknown
 category or tag ids given to a post are dropped silently, and a media upload
 is the raw file in the body with ``Content-Disposition: attachment;
 filename="..."``, its bytes checked against the file name's extension.
+
+The post list (``GET /wp/v2/posts``) filters as WP_Query does: ``search``
+split into terms (stopwords and single letters dropped, ``-term`` excluded,
+more than nine terms searched as one sentence), each matched case- and
+accent-insensitively in the title, excerpt or content (or the
+``search_columns`` given); ``after``/``before`` against the post date;
+``status`` a comma-separated list, where anything but ``publish`` needs the
+``edit_posts`` capability, as does ``context=edit``; newest first, paged.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qs
 
@@ -79,6 +87,60 @@ ROLE_CAPABILITIES: Final[Mapping[str, frozenset[str]]] = {
 }
 
 _STATUSES: Final = ("publish", "future", "draft", "pending", "private")
+# Every status WordPress registers for posts, and "any", as the list accepts them.
+_LIST_STATUSES: Final = (
+    *_STATUSES,
+    "trash",
+    "auto-draft",
+    "inherit",
+    "request-pending",
+    "request-confirmed",
+    "request-failed",
+    "request-completed",
+    "any",
+)
+_SEARCH_COLUMNS: Final = ("post_title", "post_excerpt", "post_content")
+# get_search_stopwords(): terms WordPress leaves out of a search.
+_STOPWORDS: Final = frozenset(
+    [
+        "about",
+        "an",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "com",
+        "for",
+        "from",
+        "how",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "who",
+        "will",
+        "with",
+        "www",
+    ]
+)
+_SEARCH_TERM: Final = re.compile(r'".*?("|$)|((?<=[\t ",+])|^)[^\t ",+]+')
+# rest_parse_date()'s RFC 3339 pattern.
+_REST_DATE: Final = re.compile(
+    r"^(\d{4})-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])[Tt](0[0-9]|1[0-9]|2[0-3]):"
+    r"([0-5][0-9]):([0-5][0-9]|60)(\.[0-9]+)?(([Zz])|([+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+)
+_DATE_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
 _TAXONOMIES: Final = {"categories": "category", "tags": "post_tag"}
 # What WordPress's file-type check finds in an image's first bytes.
 _MAGIC: Final[Mapping[str, Callable[[bytes], bool]]] = {
@@ -116,13 +178,15 @@ def _error(status: int, code: str, message: str, **data: Any) -> Response:
     return Response(status, {"code": code, "message": message, "data": {"status": status, **data}})
 
 
-def _invalid_param(name: str, problem: str) -> Response:
+def _invalid_param(
+    name: str, problem: str, *, code: str = "rest_invalid_type", data: Any = None
+) -> Response:
     return _error(
         400,
         "rest_invalid_param",
         f"Invalid parameter(s): {name}",
         params={name: problem},
-        details={name: {"code": "rest_invalid_type", "message": problem, "data": None}},
+        details={name: {"code": code, "message": problem, "data": data}},
     )
 
 
@@ -163,6 +227,47 @@ def _int_list(value: Any) -> list[int] | None:
         else:
             return None
     return ids
+
+
+def _search_terms(search: str) -> list[str]:
+    """WP_Query::parse_search(): the terms a search string is split into."""
+    search = search.replace("\r", "").replace("\n", "")
+    checked = []
+    for match in _SEARCH_TERM.finditer(search):
+        term = match.group(0)
+        term = term.strip("\"'") if re.fullmatch(r'".+"', term) else term.strip("\"' ")
+        if not term or (len(term) == 1 and re.fullmatch(r"[a-z-]", term, re.I)):
+            continue
+        if term.lower() in _STOPWORDS:
+            continue
+        checked.append(term)
+    if not checked or len(checked) > 9:
+        return [search]
+    return checked
+
+
+def _term_matches(term: str, haystacks: list[str]) -> bool:
+    """One search term against a post's columns: LIKE '%term%', or NOT LIKE for '-term'."""
+    if term.startswith("-") and len(term) > 1:
+        return not any(_folded(term[1:]) in h for h in haystacks)
+    return any(_folded(term) in h for h in haystacks)
+
+
+def _folded(text: str) -> str:
+    """Text as MySQL's utf8mb4_unicode_ci compares it: no case, no accents."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _rest_date(value: str) -> datetime | None:
+    """A date-time parameter as WordPress reads it, in the site's (here UTC) time."""
+    if not _REST_DATE.match(value):
+        return None
+    try:
+        when = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:  # a leap second, which the pattern lets through
+        return None
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
 def _filename_from_disposition(value: str) -> str | None:
@@ -279,6 +384,39 @@ class WordPressEmulator(Emulator):
             }
         )
         return comment_id
+
+    def add_post(
+        self,
+        title: str,
+        *,
+        content: str = "",
+        excerpt: str = "",
+        status: str = "publish",
+        age_seconds: float = 0.0,
+        author: str | None = None,
+    ) -> int:
+        """A post already on the site, dated ``age_seconds`` ago (no request needed)."""
+        if status not in _STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        date = datetime.now(UTC) - timedelta(seconds=age_seconds)
+        with self._state:
+            post: dict[str, Any] = {
+                "id": self._next("post"),
+                "date": date.strftime(_DATE_FORMAT),
+                "slug": "",
+                "status": status,
+                "title": title,
+                "content": content,
+                "excerpt": excerpt,
+                "author": self.user(author or "admin").id,
+                "featured_media": 0,
+                "categories": [1],
+                "tags": [],
+            }
+            if status in ("publish", "private", "future"):
+                post["slug"] = self._unique_slug(title, post["id"])
+            self.posts[post["id"]] = post
+        return int(post["id"])
 
     # -- HTTP entry points ---------------------------------------------------------
 
@@ -424,6 +562,7 @@ class WordPressEmulator(Emulator):
         table: list[tuple[str, str, Callable[..., Response]]] = [
             ("GET", r"/?", self._index),
             ("GET", r"/wp/v2/users/me", self._users_me),
+            ("GET", r"/wp/v2/posts", self._list_posts),
             ("GET", r"/wp/v2/posts/(\d+)", self._get_post),
             ("POST", r"/wp/v2/posts", self._create_post),
             ("POST", r"/wp/v2/posts/(\d+)", self._update_post),
@@ -557,6 +696,88 @@ class WordPressEmulator(Emulator):
             status = 401 if user is None else 403
             return _error(status, "rest_forbidden", "Sorry, you are not allowed to do that.")
         return Response(200, self._post_json(post))
+
+    def _list_posts(
+        self, request: Request, params: Mapping[str, Any], user: WPUser | None
+    ) -> Response:
+        # Validation and sanitising come first, then the permission check, as
+        # WP_REST_Server runs them.
+        statuses = [s.strip() for s in str(params.get("status", "publish")).split(",")]
+        if any(status not in _LIST_STATUSES for status in statuses):
+            # WordPress checks each status on its own, so always names "status[0]".
+            return _invalid_param(
+                "status",
+                f"status[0] is not one of {', '.join(_LIST_STATUSES[:-1])}, and any.",
+                code="rest_not_in_enum",
+            )
+        columns = [c.strip() for c in str(params.get("search_columns", "")).split(",") if c]
+        for n, column in enumerate(columns):
+            if column not in _SEARCH_COLUMNS:
+                return _invalid_param(
+                    "search_columns",
+                    f"search_columns[{n}] is not one of post_title, post_excerpt, and "
+                    "post_content.",
+                )
+        bounds: dict[str, datetime] = {}
+        for name in ("after", "before"):
+            if name in params:
+                when = _rest_date(str(params[name]))
+                if when is None:
+                    return _invalid_param(name, "Invalid date.", code="rest_invalid_date")
+                bounds[name] = when
+        may_edit = user is not None and user.can("edit_posts")
+        denied = 401 if user is None else 403
+        if any(s != "publish" for s in statuses) and not may_edit:
+            # sanitize_post_statuses() refuses while the parameters are read:
+            # an invalid parameter, with the refusal in its details.
+            return _invalid_param(
+                "status",
+                "Status is forbidden.",
+                code="rest_forbidden_status",
+                data={"status": denied},
+            )
+        if params.get("context") == "edit" and not may_edit:
+            return _error(
+                denied,
+                "rest_forbidden_context",
+                "Sorry, you are not allowed to edit posts in this post type.",
+            )
+        if "any" in statuses:
+            statuses = [s for s in _STATUSES if s != "private" or may_edit]
+        terms = _search_terms(str(params["search"])) if params.get("search") else []
+        fields = [c.removeprefix("post_") for c in columns or _SEARCH_COLUMNS]
+        found = []
+        for post in self.posts.values():
+            date = datetime.strptime(post["date"], _DATE_FORMAT)
+            if post["status"] not in statuses:
+                continue
+            if "after" in bounds and not date > bounds["after"]:
+                continue
+            if "before" in bounds and not date < bounds["before"]:
+                continue
+            if not self._may_read(user, post):
+                continue
+            haystacks = [_folded(str(post[f])) for f in fields]
+            if all(_term_matches(term, haystacks) for term in terms):
+                found.append(post)
+        found.sort(key=lambda p: (p["date"], p["id"]), reverse=True)
+        response = self._collection([self._post_json(p) for p in found], params)
+        pages = int(response.headers.get("X-WP-TotalPages", "0") or 0)
+        page = int(params["page"]) if str(params.get("page", "")).isdigit() else 1
+        if response.status == 200 and page > max(pages, 1):
+            return _error(
+                400,
+                "rest_post_invalid_page_number",
+                "The page number requested is larger than the number of pages available.",
+            )
+        return response
+
+    def _may_read(self, user: WPUser | None, post: Mapping[str, Any]) -> bool:
+        if post["status"] == "publish":
+            return True
+        if user is None:
+            return False
+        return post["author"] == user.id or user.can("edit_others_posts")
 
     def _check_post_params(self, params: Mapping[str, Any]) -> Response | None:
         if "status" in params and params["status"] not in _STATUSES:
