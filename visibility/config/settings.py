@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -78,6 +79,11 @@ class Settings(BaseSettings):
         description="reslot: move overdue posts to the channel's next free slots; "
         "hold: send them back to approved for a person to schedule again.",
     )
+    engagement_ages: str = Field(
+        default="1h,6h,24h,3d,7d,30d",
+        description="Ages of a published post at which its engagement is read.",
+    )
+    engagement_interval_seconds: float = Field(default=60, gt=0, le=86_400)
     shutdown_grace_seconds: float = Field(default=30, ge=0, le=3600)
     dry_run_base_url: str = "https://dry-run.example.org"
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
@@ -95,6 +101,20 @@ class Settings(BaseSettings):
                 f"not one starting with {scheme!r}"
             )
         return value
+
+    @field_validator("engagement_ages")
+    @classmethod
+    def _ages(cls, value: str) -> str:
+        from visibility.engagement.ages import parse_ages
+
+        parse_ages(value)
+        return value
+
+    @property
+    def snapshot_ages(self) -> tuple[timedelta, ...]:
+        from visibility.engagement.ages import parse_ages
+
+        return parse_ages(self.engagement_ages)
 
     @field_validator("dry_run_base_url")
     @classmethod

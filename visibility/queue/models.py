@@ -102,8 +102,32 @@ class Post(SQLModel, table=True):
     external_url: str | None = Field(default=None, sa_type=Text)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
+    # When the next engagement snapshot of this published post is due; None
+    # when all its ages are taken (or the channel no longer has the post).
+    next_snapshot_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    snapshot_failures: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EngagementSnapshot(SQLModel, table=True):
+    """A published post's figures at one moment: one row of its time series.
+
+    A figure the platform does not give is NULL, not 0. ``raw_json`` keeps the
+    platform's own answer.
+    """
+
+    __tablename__ = "engagement_snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    taken_at: datetime = Field(sa_type=UTCDateTime)
+    impressions: int | None = None
+    reactions: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    clicks: int | None = None
+    raw_json: str = Field(default="{}", sa_type=Text)
 
 
 class Worker(SQLModel, table=True):
@@ -134,4 +158,4 @@ class PublishAttempt(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
 
 
-__all__ = ["ChannelAccount", "NewsItem", "Post", "PublishAttempt", "Worker"]
+__all__ = ["ChannelAccount", "EngagementSnapshot", "NewsItem", "Post", "PublishAttempt", "Worker"]

@@ -25,7 +25,14 @@ from visibility.config.channels import Channel
 from visibility.errors import NotFoundError, TransitionError
 from visibility.news.model import ParsedNews
 from visibility.queue import states
-from visibility.queue.models import ChannelAccount, NewsItem, Post, PublishAttempt, Worker
+from visibility.queue.models import (
+    ChannelAccount,
+    EngagementSnapshot,
+    NewsItem,
+    Post,
+    PublishAttempt,
+    Worker,
+)
 from visibility.queue.states import Move, PostStatus
 from visibility.queue.types import utcnow
 
@@ -85,6 +92,8 @@ class PostView:
     approved_at: datetime | None
     attempts: int
     needs_check: bool
+    next_snapshot_at: datetime | None
+    snapshot_failures: int
     external_id: str | None
     external_url: str | None
     published_at: datetime | None
@@ -108,6 +117,22 @@ class AttemptView:
     outcome: str | None
     external_id: str | None
     error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class SnapshotView:
+    id: int
+    post_id: int
+    taken_at: datetime
+    impressions: int | None
+    reactions: int | None
+    comments: int | None
+    shares: int | None
+    clicks: int | None
+    raw: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -184,6 +209,8 @@ def _post_view(post: Post, channel: ChannelAccount) -> PostView:
         approved_at=post.approved_at,
         attempts=post.attempts,
         needs_check=post.needs_check,
+        next_snapshot_at=post.next_snapshot_at,
+        snapshot_failures=post.snapshot_failures,
         external_id=post.external_id,
         external_url=post.external_url,
         published_at=post.published_at,
@@ -858,8 +885,13 @@ class Store:
         external_id: str,
         url: str | None,
         outcome: str = "published",
+        next_snapshot_at: datetime | None = None,
+        at: datetime | None = None,
     ) -> PostView:
-        """Record the channel's id and URL; ``outcome`` "found" when a check found it there."""
+        """Record the channel's id and URL; ``outcome`` "found" when a check found it there.
+
+        ``next_snapshot_at``: when its engagement is first read.
+        """
         with self._session() as session:
             self._finish_attempt(
                 session, claim.attempt_id, outcome=outcome, external_id=external_id
@@ -871,11 +903,12 @@ class Store:
                 {
                     "external_id": external_id,
                     "external_url": url,
-                    "published_at": utcnow(),
+                    "published_at": at or utcnow(),
                     "lease_owner": None,
                     "lease_expires_at": None,
                     "last_error": None,
                     "needs_check": False,
+                    "next_snapshot_at": next_snapshot_at,
                 },
                 extra=[col(Post.lease_owner) == worker],
             )
@@ -990,6 +1023,112 @@ class Store:
                 .where(col(Post.needs_check).is_(False))
                 .order_by(col(Post.scheduled_at), col(Post.id))
             ).all()
+            return [_post_view(p, c) for p, c in rows]
+
+    # -- engagement -------------------------------------------------------
+
+    def due_for_snapshot(self, now: datetime, *, limit: int = 1000) -> list[PostView]:
+        """Published posts whose next engagement reading is due, oldest first."""
+        with self._session() as session:
+            rows = session.exec(
+                select(Post, ChannelAccount)
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .where(col(Post.status) == PostStatus.PUBLISHED.value)
+                .where(col(Post.next_snapshot_at) <= now)
+                .where(col(Post.external_id).is_not(None))
+                .order_by(col(Post.next_snapshot_at), col(Post.id))
+                .limit(limit)
+            ).all()
+            return [_post_view(p, c) for p, c in rows]
+
+    def record_snapshots(
+        self,
+        readings: Sequence[tuple[int, datetime, Mapping[str, int | None], Mapping[str, Any]]],
+        next_at: Mapping[int, datetime | None],
+    ) -> None:
+        """Store readings (post id, taken at, figures, raw answer) and each post's next time."""
+        with self._session() as session:
+            session.add_all(
+                EngagementSnapshot(
+                    post_id=post_id,
+                    taken_at=taken_at,
+                    impressions=figures.get("impressions"),
+                    reactions=figures.get("reactions"),
+                    comments=figures.get("comments"),
+                    shares=figures.get("shares"),
+                    clicks=figures.get("clicks"),
+                    raw_json=json.dumps(raw, ensure_ascii=False, default=str),
+                )
+                for post_id, taken_at, figures, raw in readings
+            )
+            for post_id, when in next_at.items():
+                session.execute(
+                    update(Post)
+                    .where(col(Post.id) == post_id)
+                    .values(next_snapshot_at=when, snapshot_failures=0)
+                )
+
+    def snapshot_failed(self, post_ids: Sequence[int], *, retry_at: datetime) -> None:
+        """A reading failed: try these posts again later (publishing is not affected)."""
+        with self._session() as session:
+            session.execute(
+                update(Post)
+                .where(col(Post.id).in_(list(post_ids)))
+                .values(
+                    next_snapshot_at=retry_at, snapshot_failures=col(Post.snapshot_failures) + 1
+                )
+            )
+
+    def snapshots(self, post_ids: Sequence[int]) -> dict[int, list[SnapshotView]]:
+        """Each post's readings, oldest first."""
+        result: dict[int, list[SnapshotView]] = {i: [] for i in post_ids}
+        if not post_ids:
+            return result
+        with self._session() as session:
+            rows = session.exec(
+                select(EngagementSnapshot)
+                .where(col(EngagementSnapshot.post_id).in_(list(post_ids)))
+                .order_by(col(EngagementSnapshot.taken_at), col(EngagementSnapshot.id))
+            )
+            for row in rows:
+                assert row.id is not None
+                result[row.post_id].append(
+                    SnapshotView(
+                        id=row.id,
+                        post_id=row.post_id,
+                        taken_at=row.taken_at,
+                        impressions=row.impressions,
+                        reactions=row.reactions,
+                        comments=row.comments,
+                        shares=row.shares,
+                        clicks=row.clicks,
+                        raw=json.loads(row.raw_json),
+                    )
+                )
+        return result
+
+    def published_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        channel: str | None = None,
+        news_item_id: int | None = None,
+    ) -> list[PostView]:
+        """Posts published in [start, end), oldest first, for reports."""
+        stmt = (
+            select(Post, ChannelAccount)
+            .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+            .where(col(Post.status) == PostStatus.PUBLISHED.value)
+            .where(col(Post.published_at) >= start)
+            .where(col(Post.published_at) < end)
+        )
+        if channel is not None:
+            stmt = stmt.where(col(ChannelAccount.name) == channel)
+        if news_item_id is not None:
+            stmt = stmt.where(col(Post.news_item_id) == news_item_id)
+        with self._session() as session:
+            rows = session.exec(stmt.order_by(col(Post.published_at), col(Post.id))).all()
             return [_post_view(p, c) for p, c in rows]
 
     # -- workers ----------------------------------------------------------

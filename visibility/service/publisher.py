@@ -76,6 +76,7 @@ class Publisher:
         platform_cap: int | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        first_reading_after: timedelta | None = timedelta(hours=1),
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -85,6 +86,7 @@ class Publisher:
         self.platform_cap = platform_cap
         self.retry = retry or RetryPolicy()
         self.clock = clock
+        self.first_reading_after = first_reading_after
         self.stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="publish")
         self._in_flight: set[int] = set()
@@ -214,7 +216,12 @@ class Publisher:
             )
             return "in_doubt"
         self.store.mark_published(
-            claim, worker=self.worker, external_id=published.external_id, url=published.url
+            claim,
+            worker=self.worker,
+            external_id=published.external_id,
+            url=published.url,
+            next_snapshot_at=self._first_reading(),
+            at=self.clock(),
         )
         log.info("published %s", published.url or published.external_id, extra=extra)
         return "published"
@@ -256,9 +263,16 @@ class Publisher:
             external_id=found.external_id,
             url=found.url,
             outcome="found",
+            next_snapshot_at=self._first_reading(),
+            at=self.clock(),
         )
         log.info("already on the channel as %s", found.url or found.external_id, extra=extra)
         return "published"
+
+    def _first_reading(self) -> datetime | None:
+        if self.first_reading_after is None:
+            return None
+        return self.clock() + self.first_reading_after
 
     def _doubt(self, claim: Claim, why: str) -> str:
         reason = (

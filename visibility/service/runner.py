@@ -24,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from visibility.adapters.base import Adapter
 from visibility.adapters.registry import build_adapter
 from visibility.config.channels import FeedConfig
+from visibility.engagement.collector import Collector
 from visibility.queue.states import PostStatus
 from visibility.queue.types import utcnow
 from visibility.service.publisher import PassResult, Publisher, RetryPolicy
@@ -59,6 +60,10 @@ class Service:
                 base_delay=timedelta(seconds=app.settings.retry_base_seconds),
                 max_delay=timedelta(seconds=app.settings.retry_max_seconds),
             ),
+            first_reading_after=(app.settings.snapshot_ages or (None,))[0],
+        )
+        self.collector = Collector(
+            app.store, self.publisher.adapters, ages=app.settings.snapshot_ages
         )
         self.on_pass = on_pass
         self.stopped = threading.Event()
@@ -71,6 +76,7 @@ class Service:
                 "default": JobExecutor(1),
                 "feeds": JobExecutor(1),
                 "housekeeping": JobExecutor(1),
+                "engagement": JobExecutor(1),
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
@@ -143,6 +149,23 @@ class Service:
             )
             self._arm_wakeup()
 
+    def _read_engagement(self) -> None:
+        if self.stopped.is_set():
+            return
+        try:
+            result = self.collector.run_once()
+        except Exception:
+            # Reading figures must never take the publishing service down.
+            log.exception("engagement round failed")
+            return
+        if result.read or result.failed:
+            log.info(
+                "engagement: %d posts read in %d calls, %d to retry",
+                len(result.read),
+                result.calls,
+                len(result.failed),
+            )
+
     def start(self) -> None:
         store, settings = self.app.store, self.app.settings
         store.worker_started(settings.worker_id, host=socket.gethostname(), pid=os.getpid())
@@ -158,6 +181,13 @@ class Service:
             id="housekeeping",
             next_run_time=utcnow(),
             executor="housekeeping",
+        )
+        self.scheduler.add_job(
+            self._read_engagement,
+            "interval",
+            seconds=settings.engagement_interval_seconds,
+            id="engagement",
+            executor="engagement",
         )
         for number, feed in enumerate(self.app.config.feeds):
             self.scheduler.add_job(

@@ -1,0 +1,108 @@
+"""Read the engagement of published posts that are due, in the largest batches each
+platform allows, without ever getting in the way of publishing."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from visibility.adapters.base import Adapter
+from visibility.engagement.ages import next_reading
+from visibility.errors import ChannelError
+from visibility.queue.store import PostView, Store
+from visibility.queue.types import utcnow
+
+log = logging.getLogger(__name__)
+
+_FIGURES = ("impressions", "reactions", "comments", "shares", "clicks")
+
+
+@dataclass
+class Round:
+    """What one collection round did."""
+
+    read: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)  # the channel no longer has them
+    calls: int = 0
+    deferred: bool = False  # stopped early: posts were due for publishing
+
+
+class Collector:
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, Adapter],
+        *,
+        ages: Sequence[timedelta],
+        clock: Callable[[], datetime] = utcnow,
+        retry_base: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.ages = tuple(ages)
+        self.clock = clock
+        self.retry_base = retry_base
+
+    def run_once(self, *, limit: int = 10_000) -> Round:
+        result = Round()
+        now = self.clock()
+        due = self.store.due_for_snapshot(now, limit=limit)
+        held = self.store.attention()
+        by_channel: dict[str, list[PostView]] = defaultdict(list)
+        for post in due:
+            if post.channel not in held:
+                by_channel[post.channel].append(post)
+        for channel, posts in by_channel.items():
+            adapter = self.adapters.get(channel)
+            if adapter is None:
+                continue
+            size = max(1, adapter.engagement_batch)
+            for start in range(0, len(posts), size):
+                # Publishing first: stop reading as soon as a post falls due.
+                if self.store.count_due(self.clock()) > 0:
+                    result.deferred = True
+                    return result
+                self._read_batch(adapter, posts[start : start + size], result)
+        return result
+
+    def _read_batch(self, adapter: Adapter, posts: list[PostView], result: Round) -> None:
+        by_external = {p.external_id: p for p in posts if p.external_id}
+        result.calls += 1
+        taken_at = self.clock()
+        try:
+            readings = adapter.engagement(list(by_external))
+        except NotImplementedError:
+            # This kind of channel gives no figures: stop asking.
+            self.store.record_snapshots([], {p.id: None for p in posts})
+            return
+        except ChannelError as exc:
+            failures = max(p.snapshot_failures for p in posts) if posts else 0
+            retry_at = taken_at + min(self.retry_base * (2**failures), timedelta(hours=6))
+            self.store.snapshot_failed([p.id for p in posts], retry_at=retry_at)
+            result.failed.extend(p.id for p in posts)
+            log.warning(
+                "could not read engagement on %s: %s (retry at %s)",
+                adapter.channel,
+                exc,
+                retry_at.isoformat(),
+                extra={"channel": adapter.channel},
+            )
+            return
+        rows = []
+        next_at: dict[int, datetime | None] = {}
+        for reading in readings:
+            post = by_external.pop(reading.external_id, None)
+            if post is None or post.published_at is None:
+                continue
+            figures = {name: getattr(reading, name) for name in _FIGURES}
+            rows.append((post.id, taken_at, figures, dict(reading.raw)))
+            next_at[post.id] = next_reading(post.published_at, self.ages, taken_at)
+            result.read.append(post.id)
+        for post in by_external.values():
+            next_at[post.id] = None  # deleted on the channel: no more readings
+            result.gone.append(post.id)
+        self.store.record_snapshots(rows, next_at)
