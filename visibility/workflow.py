@@ -16,6 +16,7 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
+from visibility.accounts.store import AccountStore
 from visibility.adapters.base import Account
 from visibility.adapters.http import host_of
 from visibility.adapters.registry import build_adapter
@@ -112,6 +113,7 @@ class Visibility:
         self.config = config
         self.engine = engine
         self.store = Store(engine)
+        self.accounts = AccountStore(engine)
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, migrate: bool = True) -> Visibility:
@@ -138,7 +140,9 @@ class Visibility:
     def _proper_names(self) -> tuple[str, ...]:
         return (*DEFAULT_PROPER_NAMES, *self.config.organisation.proper_names)
 
-    def add_news_file(self, path: Path, *, language: str | None = None) -> Added:
+    def add_news_file(
+        self, path: Path, *, language: str | None = None, author: str | None = None
+    ) -> Added:
         parsed = read_news_file(
             path,
             max_bytes=self.settings.max_news_bytes,
@@ -146,7 +150,30 @@ class Visibility:
             acronyms=self._acronyms,
             proper_names=self._proper_names,
         )
-        return self._add(parsed, source=str(path))
+        return self._add(parsed, source=str(path), author=author)
+
+    def add_news_bytes(
+        self,
+        data: bytes,
+        *,
+        source: str,
+        language: str | None = None,
+        author: str | None = None,
+    ) -> Added:
+        """An uploaded file: the format is guessed from its name and content."""
+        if len(data) > self.settings.max_news_bytes:
+            raise UserError(
+                f"{source} is larger than {self.settings.max_news_bytes} bytes; "
+                "set VISIBILITY_MAX_NEWS_BYTES to allow more"
+            )
+        parsed = parse_news(
+            data,
+            source=source,
+            language=language_code(language),
+            acronyms=self._acronyms,
+            proper_names=self._proper_names,
+        )
+        return self._add(parsed, source=source, author=author)
 
     def add_news_text(
         self,
@@ -156,6 +183,7 @@ class Visibility:
         fmt: SourceFormat | None = "text",
         language: str | None = None,
         canonical_url: str | None = None,
+        author: str | None = None,
     ) -> Added:
         if len(text.encode("utf-8")) > self.settings.max_news_bytes:
             raise UserError(
@@ -171,7 +199,7 @@ class Visibility:
             acronyms=self._acronyms,
             proper_names=self._proper_names,
         )
-        return self._add(parsed, source=source)
+        return self._add(parsed, source=source, author=author)
 
     def _add(
         self,
@@ -180,12 +208,13 @@ class Visibility:
         source: str,
         feed_guid: str | None = None,
         skip_channels: frozenset[str] = frozenset(),
+        author: str | None = None,
     ) -> Added:
         # Derive before storing anything, so a broken template leaves no
         # half-added news item behind; the item and its drafts are stored in
         # one transaction.
         channels = [c for c in self.config.channels if c.name not in skip_channels]
-        drafts = derive_posts(parsed, channels, self.config.organisation)
+        drafts = derive_posts(parsed, channels, self.config.organisation, author=author)
         news, created, posts = self.store.add_news(
             parsed, source=source, drafts=drafts, feed_guid=feed_guid
         )
@@ -273,15 +302,26 @@ class Visibility:
         body: str | None = None,
         title: str | None = None,
         excerpt: str | None = None,
+        by: str | None = None,
     ) -> PostView:
         if body is not None and not body.strip():
             raise UserError(f"post {post_id}: the new text is empty; nothing was changed")
-        return self.store.edit(post_id, body=body, title=title, excerpt=excerpt)
+        return self.store.edit(post_id, body=body, title=title, excerpt=excerpt, by=by)
 
     def approve(self, post_id: int, *, by: str) -> PostView:
         if not by.strip():
             raise UserError("say who approves: --by NAME")
-        self.check(self.store.get_post(post_id))
+        post = self.store.get_post(post_id)
+        if (
+            not self.settings.allow_self_approval
+            and post.author is not None
+            and post.author == by.strip()
+        ):
+            raise UserError(
+                f"post {post_id} was written by {post.author}, who cannot approve it too: ask "
+                "another approver (or set VISIBILITY_ALLOW_SELF_APPROVAL=true)"
+            )
+        self.check(post)
         return self.store.approve(post_id, by=by.strip())
 
     def schedule(

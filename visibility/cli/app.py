@@ -469,7 +469,86 @@ def run(
         service.run_forever(until=(lambda: idle(v)) if exit_when_idle else None)
 
 
+# -- report --------------------------------------------------------------
+
+_REPORT_FORMATS = ("table", "csv", "html", "json")
+
+
+@app.command("report")
+def report(
+    first: Annotated[
+        str | None,
+        typer.Option("--from", help="First day, YYYY-MM-DD, in the organisation's timezone."),
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD; the whole day is included.")
+    ] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel account.")] = None,
+    news_item: Annotated[
+        str | None, typer.Option("--news-item", help="Only the posts of this news item (its id).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="table (default), csv, html or json.")
+    ] = "table",
+    output: Annotated[
+        Path | None, typer.Option(help="Write the report to this file instead of the terminal.")
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also draw the charts to this .svg or .png file.")
+    ] = None,
+) -> None:
+    """What was published where in a period, and what it reached: reports for donors."""
+    # Imported here: matplotlib is slow to load and only reports need it.
+    from visibility.reports.charts import write_chart
+    from visibility.reports.export import to_csv, to_json, to_table
+    from visibility.reports.figures import build_report, parse_period
+    from visibility.reports.render_html import render_html
+
+    fmt = fmt.strip().lower()
+    if fmt not in _REPORT_FORMATS:
+        raise UserError(f"unknown format {fmt!r}: use one of {', '.join(_REPORT_FORMATS)}")
+    if chart is not None and chart.suffix.lower() not in (".svg", ".png"):
+        raise UserError(f"--chart {chart}: give a file name ending in .svg or .png")
+    news_item_id: int | None = None
+    if news_item is not None:
+        try:
+            news_item_id = int(news_item)
+        except ValueError:
+            raise UserError(
+                f"--news-item {news_item!r}: give the news item's number, e.g. --news-item 12 "
+                "(`visibility news list` shows them)"
+            ) from None
+    with _open() as v:
+        period = parse_period(first, last, v.config.organisation.timezone)
+        data = build_report(v, period, channel=channel, news_item_id=news_item_id)
+    try:
+        if chart is not None:
+            write_chart(data, chart)
+        if fmt == "table":
+            if output is None:
+                out.print(to_table(data))
+            else:
+                with output.open("w", encoding="utf-8") as fh:
+                    Console(
+                        file=fh, width=140, markup=False, highlight=False, color_system=None
+                    ).print(to_table(data))
+        else:
+            text = {"csv": to_csv, "json": to_json, "html": render_html}[fmt](data)
+            if output is None:
+                sys.stdout.write(text)
+            else:
+                output.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UserError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    if output is not None:
+        out.print(f"report written to {output} ({len(data.posts)} posts)")
+    if chart is not None and (output is not None or fmt == "table"):
+        out.print(f"charts written to {chart}")
+
+
 def main() -> None:
+    import visibility.cli.admin  # noqa: F401  (registers users, tokens, serve)
+
     try:
         app()
     except VisibilityError as exc:

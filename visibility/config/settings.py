@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from visibility.errors import ConfigError
@@ -85,6 +85,18 @@ class Settings(BaseSettings):
     )
     engagement_interval_seconds: float = Field(default=60, gt=0, le=86_400)
     shutdown_grace_seconds: float = Field(default=30, ge=0, le=3600)
+    allow_self_approval: bool = Field(
+        default=False, description="Whether a person may approve a post they wrote."
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs session cookies; by default a random key kept in the data directory.",
+    )
+    https_only: bool = Field(
+        default=False, description="Mark cookies Secure: set it when served over HTTPS."
+    )
     dry_run_base_url: str = "https://dry-run.example.org"
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -100,7 +100,11 @@ def excerpt(lead: str) -> str:
 
 
 def derive_posts(
-    news: NewsContent, channels: Sequence[Channel], organisation: OrganisationConfig
+    news: NewsContent,
+    channels: Sequence[Channel],
+    organisation: OrganisationConfig,
+    *,
+    author: str | None = None,
 ) -> list[Draft]:
     """One draft per enabled channel that takes the item's language."""
     targets = [
@@ -135,6 +139,7 @@ def derive_posts(
                     body=_render(channel, context).strip(),
                     excerpt=excerpt(news.lead),
                     link_url=news.canonical_url,
+                    author=author,
                 )
             )
             continue
@@ -149,6 +154,7 @@ def derive_posts(
                 body=body,
                 link_url=news.canonical_url,
                 links_to_article=link == LINK_PLACEHOLDER,
+                author=author,
             )
         )
     return drafts

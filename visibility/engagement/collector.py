@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from visibility.adapters.base import Adapter
 from visibility.engagement.ages import next_reading
 from visibility.errors import ChannelError
+from visibility.metrics import ENGAGEMENT_READS
 from visibility.queue.store import PostView, Store
 from visibility.queue.types import utcnow
 
@@ -84,6 +85,7 @@ class Collector:
             retry_at = taken_at + min(self.retry_base * (2**failures), timedelta(hours=6))
             self.store.snapshot_failed([p.id for p in posts], retry_at=retry_at)
             result.failed.extend(p.id for p in posts)
+            ENGAGEMENT_READS.labels(adapter.channel, "failed").inc(len(posts))
             log.warning(
                 "could not read engagement on %s: %s (retry at %s)",
                 adapter.channel,
@@ -106,3 +108,4 @@ class Collector:
             next_at[post.id] = None  # deleted on the channel: no more readings
             result.gone.append(post.id)
         self.store.record_snapshots(rows, next_at)
+        ENGAGEMENT_READS.labels(adapter.channel, "read").inc(len(rows))

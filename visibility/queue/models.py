@@ -90,6 +90,10 @@ class Post(SQLModel, table=True):
     link_url: str | None = Field(default=None, sa_type=Text)
     link_post_id: int | None = Field(default=None, foreign_key="post.id")
     scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who wrote the text as it stands (derivation: who added the item; then
+    # the last editor); None when unknown (the CLI). Approval of one's own
+    # post is refused unless the setting allows it.
+    author: str | None = Field(default=None, max_length=200)
     approved_by: str | None = Field(default=None, max_length=200)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lease_owner: str | None = Field(default=None, max_length=200)
@@ -130,6 +134,52 @@ class EngagementSnapshot(SQLModel, table=True):
     raw_json: str = Field(default="{}", sa_type=Text)
 
 
+class User(SQLModel, table=True):
+    """A person who signs in to the web interface."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, unique=True)
+    display_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=500)
+    role: str = Field(max_length=16)  # editor | approver | admin
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for automation, scoped to a role no higher than its owner's.
+
+    Only a hash is stored: the token itself is shown once, when created.
+    """
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when: every action taken through the web interface or API."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=100)
+    target: str | None = Field(default=None, max_length=200)
+    detail: str | None = Field(default=None, sa_type=Text)
+
+
 class Worker(SQLModel, table=True):
     """A running ``visibility run`` process, as last heard from."""
 
@@ -158,4 +208,14 @@ class PublishAttempt(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
 
 
-__all__ = ["ChannelAccount", "EngagementSnapshot", "NewsItem", "Post", "PublishAttempt", "Worker"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "User",
+    "ChannelAccount",
+    "EngagementSnapshot",
+    "NewsItem",
+    "Post",
+    "PublishAttempt",
+    "Worker",
+]

@@ -48,6 +48,7 @@ class Draft:
     excerpt: str | None = None
     link_url: str | None = None
     links_to_article: bool = False  # wait for this news item's website post and take its URL
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class PostView:
     link_url: str | None
     link_post_id: int | None
     scheduled_at: datetime | None
+    author: str | None
     approved_by: str | None
     approved_at: datetime | None
     attempts: int
@@ -205,6 +207,7 @@ def _post_view(post: Post, channel: ChannelAccount) -> PostView:
         link_url=post.link_url,
         link_post_id=post.link_post_id,
         scheduled_at=post.scheduled_at,
+        author=post.author,
         approved_by=post.approved_by,
         approved_at=post.approved_at,
         attempts=post.attempts,
@@ -419,6 +422,7 @@ class Store:
                 body=draft.body,
                 excerpt=draft.excerpt,
                 link_url=draft.link_url,
+                author=draft.author,
             )
             session.add(post)
             existing[account.id] = post
@@ -535,9 +539,11 @@ class Store:
         body: str | None = None,
         title: str | None = None,
         excerpt: str | None = None,
+        by: str | None = None,
     ) -> PostView:
         """Change a post's content; an approved or scheduled post goes back to draft."""
         values: dict[str, Any] = {
+            "author": by,
             "approved_by": None,
             "approved_at": None,
             "scheduled_at": None,
@@ -1168,6 +1174,25 @@ class Store:
             error=None,
             outcome="released",
         )
+
+    def attempt_counts(self) -> dict[tuple[str, str], int]:
+        """Publish attempts by channel and outcome ("in_flight" while unfinished)."""
+        with self._session() as session:
+            rows = session.exec(
+                select(col(ChannelAccount.name), col(PublishAttempt.outcome), func.count())
+                .join(Post, col(Post.id) == col(PublishAttempt.post_id))
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .group_by(col(ChannelAccount.name), col(PublishAttempt.outcome))
+            ).all()
+            return {(name, outcome or "in_flight"): count for name, outcome, count in rows}
+
+    def latest_heartbeat(self) -> datetime | None:
+        """The freshest heartbeat of a scheduler that has not said it stopped."""
+        with self._session() as session:
+            value = session.exec(
+                select(func.max(col(Worker.heartbeat_at))).where(col(Worker.stopped_at).is_(None))
+            ).one()
+            return value if isinstance(value, datetime) else None
 
     def failed_since(self, since: datetime) -> int:
         with self._session() as session:

@@ -29,6 +29,7 @@ from visibility.errors import (
     RetryableChannelError,
     VisibilityError,
 )
+from visibility.metrics import LATENESS
 from visibility.queue.store import Claim, Store
 from visibility.queue.types import utcnow
 
@@ -183,6 +184,9 @@ class Publisher:
             outcome = self._verify(adapter, publication, claim)
             if outcome is not None:
                 return outcome
+        if post.scheduled_at is not None:
+            late = (self.clock() - post.scheduled_at).total_seconds()
+            LATENESS.labels(post.channel).observe(max(late, 0.0))
         try:
             published = adapter.publish(publication)
         except RetryableChannelError as exc:

@@ -67,6 +67,7 @@ class Service:
         )
         self.on_pass = on_pass
         self.stopped = threading.Event()
+        self.last_heartbeat: datetime | None = None
         self._lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
             # Feeds read on their own thread: a slow feed never delays a post.
@@ -137,6 +138,7 @@ class Service:
         try:
             self.publisher.heartbeat()
             self.app.store.worker_heartbeat(self.app.settings.worker_id)
+            self.last_heartbeat = utcnow()
             recovered = self.app.store.recover_expired(utcnow())
         except Exception:
             log.exception("housekeeping failed")

@@ -1,0 +1,259 @@
+"""All SQL for users, API tokens and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from visibility.accounts.passwords import (
+    DUMMY_HASH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from visibility.accounts.roles import Role
+from visibility.errors import NotFoundError, UserError
+from visibility.queue.models import ApiToken, AuditEntry, User
+from visibility.queue.types import utcnow
+
+TOKEN_PREFIX = "vis_"  # noqa: S105  (a prefix, not a secret)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, or a user's API token (with its own role)."""
+
+    username: str
+    display_name: str
+    role: Role
+    token: str | None = None  # the token's name when acting through one
+
+    @property
+    def label(self) -> str:
+        return f"{self.username} (token {self.token})" if self.token else self.username
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditView:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    detail: str | None
+
+
+def _user_view(row: User) -> UserView:
+    assert row.id is not None
+    return UserView(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=Role(row.role),
+        active=row.active,
+        created_at=row.created_at,
+        last_login_at=row.last_login_at,
+    )
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class AccountStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    # -- users ----------------------------------------------------------------
+
+    def add_user(
+        self, username: str, *, password: str, role: Role, display_name: str | None = None
+    ) -> UserView:
+        username = username.strip().lower()
+        if (
+            not username
+            or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+        ):
+            raise UserError(f"invalid user name {username!r}: use letters, digits, '.', '-' or '_'")
+        try:
+            hashed = hash_password(password)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        row = User(
+            username=username,
+            display_name=(display_name or username).strip(),
+            password_hash=hashed,
+            role=role.value,
+        )
+        try:
+            with self._session() as session:
+                session.add(row)
+        except IntegrityError:
+            raise UserError(f"a user named {username!r} exists already") from None
+        return _user_view(row)
+
+    def users(self) -> list[UserView]:
+        with self._session() as session:
+            return [_user_view(u) for u in session.exec(select(User).order_by(col(User.username)))]
+
+    def count_users(self) -> int:
+        return len(self.users())
+
+    def get_user(self, username: str) -> UserView:
+        with self._session() as session:
+            row = session.exec(
+                select(User).where(col(User.username) == username.strip().lower())
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no user named {username!r}")
+            return _user_view(row)
+
+    def set_role(self, username: str, role: Role) -> UserView:
+        with self._session() as session:
+            row = session.exec(select(User).where(col(User.username) == username)).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no user named {username!r}")
+            row.role = role.value
+        return self.get_user(username)
+
+    def set_active(self, username: str, active: bool) -> UserView:
+        with self._session() as session:
+            row = session.exec(select(User).where(col(User.username) == username)).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no user named {username!r}")
+            row.active = active
+        return self.get_user(username)
+
+    def set_password(self, username: str, password: str) -> None:
+        try:
+            hashed = hash_password(password)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        with self._session() as session:
+            done = session.execute(
+                update(User).where(col(User.username) == username).values(password_hash=hashed)
+            )
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFoundError(f"no user named {username!r}")
+
+    def authenticate(self, username: str, password: str) -> Actor | None:
+        """The user, when the password is right and the account active; else None."""
+        with self._session() as session:
+            row = session.exec(
+                select(User).where(col(User.username) == username.strip().lower())
+            ).one_or_none()
+            if row is None:
+                verify_password(DUMMY_HASH, password)  # same time as a wrong password
+                return None
+            if not verify_password(row.password_hash, password) or not row.active:
+                return None
+            row.last_login_at = utcnow()
+            if needs_rehash(row.password_hash):
+                row.password_hash = hash_password(password)
+            return Actor(row.username, row.display_name, Role(row.role))
+
+    def actor(self, username: str) -> Actor | None:
+        """A signed-in user as they are now (role changes and deactivation apply at once)."""
+        with self._session() as session:
+            row = session.exec(select(User).where(col(User.username) == username)).one_or_none()
+            if row is None or not row.active:
+                return None
+            return Actor(row.username, row.display_name, Role(row.role))
+
+    # -- API tokens -------------------------------------------------------------
+
+    def create_token(self, username: str, *, name: str, role: Role) -> str:
+        """A new token for ``username``; returned once, stored only as a hash."""
+        user = self.get_user(username)
+        if not user.role.allows(role):
+            raise UserError(
+                f"a token cannot have more rights than its user: {username} is {user.role.value}"
+            )
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._session() as session:
+            session.add(
+                ApiToken(
+                    user_id=user.id,
+                    name=name.strip(),
+                    token_hash=token_hash(token),
+                    role=role.value,
+                )
+            )
+        return token
+
+    def token_actor(self, token: str) -> Actor | None:
+        with self._session() as session:
+            row = session.exec(
+                select(ApiToken, User)
+                .join(User, col(User.id) == col(ApiToken.user_id))
+                .where(col(ApiToken.token_hash) == token_hash(token))
+            ).one_or_none()
+            if row is None:
+                return None
+            api_token, user = row
+            if api_token.revoked_at is not None or not user.active:
+                return None
+            api_token.last_used_at = utcnow()
+            # The narrower of the token's role and its user's current role.
+            role = min(Role(api_token.role), Role(user.role), key=lambda r: r.rank)
+            return Actor(user.username, user.display_name, role, token=api_token.name)
+
+    def revoke_token(self, username: str, name: str) -> None:
+        user = self.get_user(username)
+        with self._session() as session:
+            done = session.execute(
+                update(ApiToken)
+                .where(col(ApiToken.user_id) == user.id)
+                .where(col(ApiToken.name) == name)
+                .where(col(ApiToken.revoked_at).is_(None))
+                .values(revoked_at=utcnow())
+            )
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFoundError(f"{username} has no active token named {name!r}")
+
+    # -- audit log ------------------------------------------------------------
+
+    def audit(
+        self, actor: str, action: str, target: str | None = None, detail: str | None = None
+    ) -> None:
+        with self._session() as session:
+            session.add(AuditEntry(actor=actor, action=action, target=target, detail=detail))
+
+    def audit_log(self, *, limit: int = 200) -> list[AuditView]:
+        with self._session() as session:
+            rows = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit))
+            return [
+                AuditView(
+                    id=r.id or 0,
+                    at=r.at,
+                    actor=r.actor,
+                    action=r.action,
+                    target=r.target,
+                    detail=r.detail,
+                )
+                for r in rows
+            ]

@@ -1,0 +1,170 @@
+"""Commands for administrators: the web server, users and API tokens."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+
+from visibility.accounts.roles import Role, parse_role
+from visibility.cli.app import JsonOpt, _open, _print_json, app, out
+from visibility.errors import UserError
+from visibility.logs import setup_logging
+
+users_app = typer.Typer(help="People who sign in to the web interface.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for automation.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for the password: pass it with --password-stdin")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise UserError("the two passwords differ; nothing was changed")
+    return first
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="editor, approver or admin.")] = "editor",
+    name: Annotated[str | None, typer.Option(help="The name shown in the interface.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a user (`visibility users add ardita --role admin` creates the first admin)."""
+    parsed = parse_role_or_fail(role)
+    password = _read_password(password_stdin)
+    with _open() as v:
+        user = v.accounts.add_user(username, password=password, role=parsed, display_name=name)
+        v.accounts.audit("cli", "user.add", f"user {user.username}", user.role.value)
+        if as_json:
+            _print_json({"username": user.username, "role": user.role.value})
+            return
+        out.print(f"user {user.username} added as {user.role.value}")
+
+
+def parse_role_or_fail(value: str) -> Role:
+    try:
+        return parse_role(value)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOpt = False) -> None:
+    """List users and their roles."""
+    with _open() as v:
+        users = v.accounts.users()
+        if as_json:
+            _print_json(
+                [
+                    {
+                        "username": u.username,
+                        "name": u.display_name,
+                        "role": u.role.value,
+                        "active": u.active,
+                    }
+                    for u in users
+                ]
+            )
+            return
+        for user in users:
+            state = "" if user.active else " (deactivated)"
+            out.print(f"{user.username}  {user.role.value}  {user.display_name}{state}")
+
+
+@users_app.command("set-role")
+def users_set_role(username: str, role: str) -> None:
+    """Change a user's role."""
+    parsed = parse_role_or_fail(role)
+    with _open() as v:
+        user = v.accounts.set_role(username, parsed)
+        v.accounts.audit("cli", "user.role", f"user {username}", parsed.value)
+        out.print(f"user {user.username} is now {user.role.value}")
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: str) -> None:
+    """Stop a user from signing in (their sessions and tokens stop working at once)."""
+    with _open() as v:
+        v.accounts.set_active(username, False)
+        v.accounts.audit("cli", "user.deactivate", f"user {username}")
+        out.print(f"user {username} deactivated")
+
+
+@users_app.command("password")
+def users_password(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+) -> None:
+    """Set a user's password."""
+    password = _read_password(password_stdin)
+    with _open() as v:
+        v.accounts.set_password(username, password)
+        v.accounts.audit("cli", "user.password", f"user {username}")
+        out.print(f"password of {username} changed")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. 'website-feed'.")],
+    role: Annotated[
+        str, typer.Option(help="editor, approver or admin (not above the user's).")
+    ] = "editor",
+) -> None:
+    """Create an API token for a user; it is printed once and stored only as a hash."""
+    parsed = parse_role_or_fail(role)
+    with _open() as v:
+        token = v.accounts.create_token(username, name=name, role=parsed)
+        v.accounts.audit("cli", "token.create", f"token {name} of {username}", parsed.value)
+        out.print(token)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(username: str, name: str) -> None:
+    """Revoke a user's API token by name."""
+    with _open() as v:
+        v.accounts.revoke_token(username, name)
+        v.accounts.audit("cli", "token.revoke", f"token {name} of {username}")
+        out.print(f"token {name} of {username} revoked")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    scheduler: Annotated[
+        bool,
+        typer.Option(help="Run the publishing scheduler in this process too."),
+    ] = True,
+) -> None:
+    """Run the web interface and API (and, by default, the scheduler) until stopped."""
+    import uvicorn
+
+    from visibility.web.app import create_app
+
+    with _open() as v:
+        setup_logging(v.settings.log_level)
+        if not v.accounts.users():
+            out.print(
+                "no users yet: create the first admin with `visibility users add NAME --role admin`"
+            )
+        application = create_app(v, scheduler=scheduler)
+        uvicorn.run(
+            application,
+            host=host or v.settings.http_host,
+            port=port or v.settings.http_port,
+            log_config=None,  # keep our logging set-up
+            proxy_headers=True,
+            timeout_graceful_shutdown=int(v.settings.shutdown_grace_seconds) or None,
+        )

@@ -1,0 +1,350 @@
+"""The REST API: the same workflow and store functions as the CLI, behind roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from visibility.accounts.roles import Role, parse_role
+from visibility.accounts.store import Actor, AuditView, UserView
+from visibility.derive.limits import measure
+from visibility.errors import UserError
+from visibility.queue.states import PostStatus
+from visibility.queue.store import AttemptView, NewsView, PostView, SnapshotView
+from visibility.web.deps import ADMIN, APPROVER, EDITOR, app_of
+from visibility.web.sessions import csrf_token, sign_in, sign_out
+from visibility.workflow import Added, Visibility
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+App = Annotated[Visibility, Depends(app_of)]
+Editor = Annotated[Actor, Depends(EDITOR)]
+Approver = Annotated[Actor, Depends(APPROVER)]
+Admin = Annotated[Actor, Depends(ADMIN)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewsIn(_Body):
+    text: str = Field(min_length=1, max_length=2_000_000, description="The news item.")
+    format: Literal["text", "markdown", "html"] | None = Field(
+        default="text", description="None: guessed from the content."
+    )
+    language: str | None = Field(default=None, pattern=r"^[a-zA-Z]{2}$")
+    canonical_url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
+
+
+class PostEdit(_Body):
+    body: str | None = Field(default=None, min_length=1, max_length=100_000)
+    title: str | None = Field(default=None, min_length=1, max_length=1000)
+    excerpt: str | None = Field(default=None, max_length=5000)
+
+
+class ScheduleIn(_Body):
+    mode: Literal["at", "next-slot", "now"] = "at"
+    at: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Wall time in the channel's timezone ('2026-12-01 09:30') or ISO 8601 "
+        "with an offset; with mode 'at'.",
+    )
+
+
+class ConfirmIn(_Body):
+    url: str = Field(pattern=r"^https?://\S+$", max_length=2000)
+    external_id: str | None = Field(default=None, max_length=200)
+
+
+class MeasureIn(_Body):
+    kind: Literal["website", "facebook", "twitter"]
+    body: str = Field(max_length=100_000)
+
+
+class UserIn(_Body):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=10, max_length=1000)
+    role: Literal["editor", "approver", "admin"]
+    display_name: str | None = Field(default=None, max_length=200)
+
+
+class LoginIn(_Body):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+@dataclass(frozen=True)
+class SessionOut:
+    username: str
+    display_name: str
+    role: str
+    csrf_token: str
+
+
+class TokenIn(_Body):
+    name: str = Field(min_length=1, max_length=100)
+    role: Literal["editor", "approver", "admin"]
+
+
+@dataclass(frozen=True)
+class Measured:
+    length: int
+    limit: int | None
+    unit: str
+    fits: bool
+
+
+@dataclass(frozen=True)
+class AddedOut:
+    news_item: NewsView
+    created: bool
+    posts: list[PostView]
+
+
+@dataclass(frozen=True)
+class PostDetail:
+    post: PostView
+    waiting: str | None
+    attempts: list[AttemptView]
+    engagement: list[SnapshotView]
+
+
+@dataclass(frozen=True)
+class TokenOut:
+    name: str
+    role: str
+    token: str
+
+
+def _added(result: Added) -> AddedOut:
+    return AddedOut(news_item=result.news, created=result.created, posts=result.posts)
+
+
+def _audit(
+    app: Visibility, actor: Actor, action: str, target: str | None, detail: str | None = None
+) -> None:
+    app.accounts.audit(actor.label, action, target, detail)
+
+
+# -- session -----------------------------------------------------------------
+
+
+@router.post("/login", response_model=SessionOut)
+def login(request: Request, credentials: LoginIn) -> Any:
+    """Sign in; the session cookie is set, and unsafe requests then need the CSRF token."""
+    actor = sign_in(request, credentials.username, credentials.password)
+    return SessionOut(actor.username, actor.display_name, actor.role.value, csrf_token(request))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request) -> None:
+    sign_out(request)
+
+
+@router.get("/me", response_model=SessionOut)
+def me(request: Request, actor: Editor) -> Any:
+    return SessionOut(actor.username, actor.display_name, actor.role.value, csrf_token(request))
+
+
+# -- news ------------------------------------------------------------------
+
+
+@router.get("/news", response_model=list[NewsView])
+def list_news(app: App, _: Editor, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+    return app.store.list_news(limit=limit)
+
+
+@router.post("/news", response_model=AddedOut, status_code=status.HTTP_201_CREATED)
+def add_news(app: App, actor: Editor, item: NewsIn) -> Any:
+    result = app.add_news_text(
+        item.text,
+        source=f"api:{actor.username}",
+        fmt=item.format,
+        language=item.language,
+        canonical_url=item.canonical_url,
+        author=actor.username,
+    )
+    _audit(app, actor, "news.add", f"news {result.news.id}", result.news.title)
+    return _added(result)
+
+
+@router.post("/news/upload", response_model=AddedOut, status_code=status.HTTP_201_CREATED)
+async def upload_news(
+    app: App,
+    actor: Editor,
+    file: Annotated[UploadFile, File(description="A .txt, .md or .html file.")],
+    language: Annotated[str | None, Form(pattern=r"^[a-zA-Z]{2}$")] = None,
+) -> Any:
+    data = await file.read(app.settings.max_news_bytes + 1)
+    result = app.add_news_bytes(
+        data, source=file.filename or "upload", language=language, author=actor.username
+    )
+    _audit(app, actor, "news.upload", f"news {result.news.id}", result.news.title)
+    return _added(result)
+
+
+@router.get("/news/{news_id}", response_model=NewsView)
+def show_news(app: App, _: Editor, news_id: int) -> Any:
+    return app.store.get_news(news_id)
+
+
+# -- posts -----------------------------------------------------------------
+
+
+@router.get("/posts", response_model=list[PostView])
+def list_posts(
+    app: App,
+    _: Editor,
+    status_: Annotated[list[PostStatus] | None, Query(alias="status")] = None,
+    channel: str | None = None,
+    news_item_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> Any:
+    if channel is not None:
+        app.config.channel(channel)
+    return app.store.list_posts(
+        status=status_ or (), channel=channel, news_item_id=news_item_id, limit=limit
+    )
+
+
+@router.get("/posts/{post_id}", response_model=PostDetail)
+def show_post(app: App, _: Editor, post_id: int) -> Any:
+    post = app.store.get_post(post_id)
+    return PostDetail(
+        post=post,
+        waiting=app.waiting_reason(post),
+        attempts=app.store.attempts(post_id),
+        engagement=app.store.snapshots([post_id])[post_id],
+    )
+
+
+@router.patch("/posts/{post_id}", response_model=PostView)
+def edit_post(app: App, actor: Editor, post_id: int, change: PostEdit) -> Any:
+    if change.body is None and change.title is None and change.excerpt is None:
+        raise UserError("nothing to change: send body, title or excerpt")
+    post = app.edit(
+        post_id, body=change.body, title=change.title, excerpt=change.excerpt, by=actor.username
+    )
+    _audit(app, actor, "post.edit", f"post {post_id}")
+    return post
+
+
+@router.post("/posts/{post_id}/approve", response_model=PostView)
+def approve_post(app: App, actor: Approver, post_id: int) -> Any:
+    post = app.approve(post_id, by=actor.username)
+    _audit(app, actor, "post.approve", f"post {post_id}")
+    return post
+
+
+@router.post("/posts/{post_id}/schedule", response_model=PostView)
+def schedule_post(app: App, actor: Approver, post_id: int, when: ScheduleIn) -> Any:
+    post = app.schedule(post_id, at=when.at, mode=when.mode)
+    _audit(app, actor, "post.schedule", f"post {post_id}", str(post.scheduled_at))
+    return post
+
+
+@router.post("/posts/{post_id}/cancel", response_model=PostView)
+def cancel_post(app: App, actor: Approver, post_id: int) -> Any:
+    post = app.cancel(post_id)
+    _audit(app, actor, "post.cancel", f"post {post_id}")
+    return post
+
+
+@router.post("/posts/{post_id}/retry", response_model=PostView)
+def retry_post(app: App, actor: Approver, post_id: int) -> Any:
+    post = app.retry(post_id)
+    _audit(app, actor, "post.retry", f"post {post_id}")
+    return post
+
+
+@router.post("/posts/{post_id}/confirm", response_model=PostView)
+def confirm_post(app: App, actor: Approver, post_id: int, found: ConfirmIn) -> Any:
+    post = app.confirm(post_id, url=found.url, by=actor.username, external_id=found.external_id)
+    _audit(app, actor, "post.confirm", f"post {post_id}", found.url)
+    return post
+
+
+@router.post("/posts/{post_id}/resend", response_model=PostView)
+def resend_post(app: App, actor: Approver, post_id: int) -> Any:
+    post = app.resend(post_id, by=actor.username)
+    _audit(app, actor, "post.resend", f"post {post_id}")
+    return post
+
+
+@router.post("/measure", response_model=Measured)
+def measure_text(_: Editor, text: MeasureIn) -> Any:
+    """Weighted length as the channel counts it (X: URLs 23, emoji 2), for live counters."""
+    m = measure(text.kind, text.body)
+    return Measured(m.length, m.limit or None, m.unit, not m.limit or m.length <= m.limit)
+
+
+# -- channels, status, audit -----------------------------------------------
+
+
+@router.get("/channels")
+def list_channels(app: App, _: Editor) -> list[dict[str, Any]]:
+    from visibility.cli.render import channel_dict
+
+    accounts = {a.name: a for a in app.store.channel_accounts()}
+    return [channel_dict(c, accounts.get(c.name)) for c in app.config.channels]
+
+
+@router.post("/channels/check")
+def check_channels(app: App, actor: Admin) -> list[dict[str, object]]:
+    results = app.check_channels()
+    _audit(app, actor, "channels.check", None, ", ".join(f"{r.channel}={r.ok}" for r in results))
+    return [r.to_dict() for r in results]
+
+
+@router.get("/status")
+def service_status(app: App, _: Editor) -> dict[str, object]:
+    return app.status()
+
+
+@router.get("/audit", response_model=list[AuditView])
+def audit_log(app: App, _: Admin, limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> Any:
+    return app.accounts.audit_log(limit=limit)
+
+
+# -- users and tokens ------------------------------------------------------
+
+
+@router.get("/users", response_model=list[UserView])
+def list_users(app: App, _: Admin) -> Any:
+    return app.accounts.users()
+
+
+@router.post("/users", response_model=UserView, status_code=status.HTTP_201_CREATED)
+def add_user(app: App, actor: Admin, user: UserIn) -> Any:
+    created = app.accounts.add_user(
+        user.username,
+        password=user.password,
+        role=parse_role(user.role),
+        display_name=user.display_name,
+    )
+    _audit(app, actor, "user.add", f"user {created.username}", created.role.value)
+    return created
+
+
+@router.post("/tokens", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
+def create_token(app: App, actor: Editor, token: TokenIn) -> Any:
+    """A token for the signed-in user, with a role no higher than theirs (shown once)."""
+    role = Role(token.role)
+    if not actor.role.allows(role):
+        raise UserError(f"a token cannot have more rights than you: you are {actor.role.value}")
+    value = app.accounts.create_token(actor.username, name=token.name, role=role)
+    _audit(app, actor, "token.create", f"token {token.name}", role.value)
+    return TokenOut(name=token.name, role=role.value, token=value)
+
+
+@router.delete("/tokens/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(app: App, actor: Editor, name: str) -> None:
+    app.accounts.revoke_token(actor.username, name)
+    _audit(app, actor, "token.revoke", f"token {name}")
+
+
+__all__ = ["router"]
