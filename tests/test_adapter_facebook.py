@@ -117,7 +117,7 @@ def test_publish_text_post(adapter: FacebookAdapter, graph: GraphEmulator) -> No
     assert post.link == "https://qbsc.example.org/thirrje"
     [request] = graph.requests
     assert request.method == "POST"
-    assert request.path == f"/v23.0/{PAGE_ID}/feed"
+    assert request.path == f"/v24.0/{PAGE_ID}/feed"
 
 
 def test_publish_without_link_sends_no_link_field(
@@ -141,7 +141,7 @@ def test_publish_photo_post(adapter: FacebookAdapter, graph: GraphEmulator, tmp_
     assert post.message == "Thirrje për projekte: afati 30 qershor"
     assert published.external_id == post.id  # the post id, not the photo id
     assert post.photo_id is not None and post.photo_id not in published.external_id
-    assert graph.requests[0].path == f"/v23.0/{PAGE_ID}/photos"
+    assert graph.requests[0].path == f"/v24.0/{PAGE_ID}/photos"
     assert graph.requests[0].headers["content-type"].startswith("multipart/form-data")
 
 
@@ -175,7 +175,7 @@ def test_check_names_the_page(adapter: FacebookAdapter, graph: GraphEmulator) ->
 
     assert account.name == "Qendra Burimore"
     assert account.external_id == PAGE_ID
-    assert account.detail is not None and "v23.0" in account.detail
+    assert account.detail is not None and "v24.0" in account.detail
     assert graph.requests[0].query["fields"] == ["name,id"]
 
 
@@ -186,7 +186,7 @@ def test_delete(adapter: FacebookAdapter, graph: GraphEmulator) -> None:
 
     assert graph.posts_on() == []
     assert graph.requests[-1].method == "DELETE"
-    assert graph.requests[-1].path == f"/v23.0/{external_id}"
+    assert graph.requests[-1].path == f"/v24.0/{external_id}"
 
 
 def test_delete_of_unknown_post_is_permanent(
@@ -219,25 +219,28 @@ def test_engagement_reads_summaries_and_absent_shares_as_zero(
 ) -> None:
     first = adapter.publish(publication("Lajmi i parë")).external_id
     second = adapter.publish(publication("Lajmi i dytë")).external_id
-    graph.set_engagement(first, reactions=12, comments=3, shares=0)
-    graph.set_engagement(second, reactions=40, comments=9, shares=5)
+    graph.set_engagement(first, reactions=12, comments=3, shares=0, views=0, clicks=0)
+    graph.set_engagement(second, reactions=40, comments=9, shares=5, views=310, clicks=7)
     before = len(graph.requests)
 
     figures = adapter.engagement([first, second])
 
     assert len(graph.requests) == before + 1
     request = graph.requests[-1]
-    assert request.path == "/v23.0/"
+    assert request.path == "/v24.0/"
     assert request.query["ids"] == [f"{first},{second}"]
     assert request.query["fields"] == [
-        "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+        "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),"
+        "insights.metric(post_media_view,post_total_media_view_unique,post_clicks)"
     ]
     one, two = figures
     assert "shares" not in one.raw  # Graph leaves it out while there are none
     assert (one.external_id, one.reactions, one.comments, one.shares) == (first, 12, 3, 0)
     assert (two.external_id, two.reactions, two.comments, two.shares) == (second, 40, 9, 5)
-    assert one.impressions is None and one.clicks is None
+    assert (one.impressions, one.clicks) == (0, 0)
+    assert (two.impressions, two.clicks) == (310, 7)
     assert two.raw["reactions"]["summary"]["total_count"] == 40
+    assert "unavailable" not in two.raw
 
 
 def test_engagement_grows_with_time(adapter: FacebookAdapter, graph: GraphEmulator) -> None:
@@ -693,14 +696,14 @@ def test_token_travels_in_the_authorization_header_only(
 def test_emulator_accepts_the_token_as_graph_does(graph: GraphEmulator) -> None:
     with requests.Session() as session:
         by_query = session.get(
-            f"{graph.base_url}/v23.0/{PAGE_ID}", params={"access_token": TOKEN}, timeout=5
+            f"{graph.base_url}/v24.0/{PAGE_ID}", params={"access_token": TOKEN}, timeout=5
         )
         by_header = session.get(
-            f"{graph.base_url}/v23.0/{PAGE_ID}",
+            f"{graph.base_url}/v24.0/{PAGE_ID}",
             headers={"Authorization": f"OAuth {TOKEN}"},
             timeout=5,
         )
-        expired = session.get(f"{graph.base_url}/v23.0/{PAGE_ID}", timeout=5)
+        expired = session.get(f"{graph.base_url}/v24.0/{PAGE_ID}", timeout=5)
     assert by_query.json() == {"name": "Qendra Burimore", "id": PAGE_ID}
     assert by_header.json() == {"name": "Qendra Burimore", "id": PAGE_ID}
     assert expired.status_code == 400
@@ -746,7 +749,7 @@ def test_find_published_finds_the_post_it_published(
     assert adapter.find_published(post, minutes_ago(1)) == published
 
     [call] = feed_calls(graph)
-    assert call.path == f"/v23.0/{PAGE_ID}/feed"
+    assert call.path == f"/v24.0/{PAGE_ID}/feed"
     assert call.arg("fields") == "id,message,created_time,permalink_url"
     assert call.arg("limit") == "100"
     since = int(str(call.arg("since")))
@@ -869,7 +872,7 @@ def test_a_rate_limit_while_looking_is_retryable_and_not_reached(
 def test_the_emulator_feed_behaves_like_graph(graph: GraphEmulator) -> None:
     old = graph.seed_post("E vjetër", age_seconds=7200)
     posts = [graph.seed_post(f"E re {i}", age_seconds=60 - i) for i in range(3)]
-    url = f"{graph.base_url}/v23.0/{PAGE_ID}/feed"
+    url = f"{graph.base_url}/v24.0/{PAGE_ID}/feed"
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with requests.Session() as session:
         since = str(int(time.time()) - 3600)
@@ -877,7 +880,7 @@ def test_the_emulator_feed_behaves_like_graph(graph: GraphEmulator) -> None:
         following = session.get(page.json()["paging"]["next"], timeout=5).json()
         everything = session.get(url, headers=auth, timeout=5).json()
         too_many = session.get(url, params={"limit": "101"}, headers=auth, timeout=5)
-        wrong_page = session.get(f"{graph.base_url}/v23.0/999999999/feed", headers=auth, timeout=5)
+        wrong_page = session.get(f"{graph.base_url}/v24.0/999999999/feed", headers=auth, timeout=5)
     body = page.json()
     assert [p["id"] for p in body["data"]] == [posts[2].id, posts[1].id]
     assert set(body["data"][0]) == {"id", "message", "created_time"}

@@ -505,11 +505,15 @@ def test_engagement_of_100_tweets_in_one_call(x: XEmulator, make_adapter: MakeAd
         retweet_count=6,
         quote_count=2,
         bookmark_count=9,
+        url_link_clicks=17,
     )
 
     figures = adapter.engagement([t.id for t in tweets])
 
-    assert len(x.calls("/2/tweets", "GET")) == 1
+    [lookup] = x.calls("/2/tweets", "GET")
+    # The account's own tweets of the last 30 days: private figures, in user context.
+    assert lookup.arg("tweet.fields") == "public_metrics,non_public_metrics,created_at"
+    assert lookup.headers["authorization"].startswith("OAuth ")
     assert [f.external_id for f in figures] == [t.id for t in tweets]
     first = figures[0]
     assert (first.impressions, first.reactions, first.comments, first.shares, first.clicks) == (
@@ -517,9 +521,11 @@ def test_engagement_of_100_tweets_in_one_call(x: XEmulator, make_adapter: MakeAd
         30,
         4,
         8,
-        None,
+        17,
     )
     assert first.raw["public_metrics"]["bookmark_count"] == 9
+    assert first.raw["non_public_metrics"]["url_link_clicks"] == 17
+    assert "unavailable" not in first.raw
     grown = grown_metrics(601)
     assert figures[1].reactions == grown["like_count"]
 
@@ -564,9 +570,10 @@ def test_engagement_reads_with_bearer_when_configured(
     x: XEmulator, make_adapter: MakeAdapter, bearer: bool
 ) -> None:
     adapter = make_adapter(bearer=bearer)
-    tweet = x.post("Who reads this?")
+    tweet = x.post("Who reads this?", age_seconds=40 * 86400)  # too old for private figures
     [figure] = adapter.engagement([tweet.id])
     assert figure.external_id == tweet.id
+    assert figure.clicks is None
     [lookup] = x.calls("/2/tweets", "GET")
     assert lookup.arg("tweet.fields") == "public_metrics"
     authorization = lookup.headers["authorization"]

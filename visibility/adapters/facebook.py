@@ -10,11 +10,23 @@ objects are translated in ``graph_errors``.
 ``find_published`` reads the Page's feed since the given time and compares
 each post's ``message`` with the body the adapter sends as the message
 (Facebook keeps it as sent; whitespace and Unicode form are evened out).
+
+``engagement`` reads up to 50 posts in one ``GET /?ids=...`` call: the public
+counters (shares, reactions and comments totals) and, by field expansion, the
+post insights Meta still gives (``post_media_view`` for views, which replaced
+``post_impressions`` in November 2025; ``post_total_media_view_unique`` for
+reach; ``post_clicks`` while it lasts). Graph fails the whole call for one
+metric it no longer gives, without naming it; the adapter then finds which
+(in as few calls as it can), leaves it out from then on and says so in each
+reading's ``raw["unavailable"]``. Without permission to read insights, it
+reads the public counters alone.
 """
 
 from __future__ import annotations
 
+import logging
 import mimetypes
+import threading
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +40,9 @@ import requests
 from visibility.adapters.base import Account, Adapter, Engagement, Publication, Published
 from visibility.adapters.graph_errors import (
     GraphError,
+    is_invalid_metric,
     is_rate_limit,
+    may_block_insights,
     rate_limit_reason,
     rate_limit_until,
     translate,
@@ -39,10 +53,18 @@ from visibility.adapters.specs import FacebookOptions
 from visibility.config.channels import Channel
 from visibility.errors import ChannelError, ConfigError, CredentialsError, PermanentChannelError
 
+log = logging.getLogger(__name__)
+
 TOKEN_ROLE = "page_access_token"  # noqa: S105  (the secret's role, not its value)
 ENGAGEMENT_FIELDS = (
     "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
 )
+VIEWS = "post_media_view"  # lifetime views: what impressions became in November 2025
+REACH = "post_total_media_view_unique"
+CLICKS = "post_clicks"
+#: The post insights read with the counters, in the order they are tried when
+#: Graph refuses one without naming it (the likeliest to go last).
+INSIGHT_METRICS = (VIEWS, REACH, CLICKS)
 POST_URL = "https://www.facebook.com/{id}"
 MISSING_ID_ROUNDS = 5  # calls again without ids Graph says it does not know
 FEED_FIELDS = "id,message,created_time,permalink_url"
@@ -82,6 +104,11 @@ class FacebookAdapter(Adapter):
         self._gauge = UsageGauge(
             slow_down_at=self.options.slow_down_at_percent, channel=self.channel
         )
+        self._lock = threading.Lock()  # the state below is shared by worker threads
+        #: Insights metrics Graph refused, with why: never asked again.
+        self._unavailable: dict[str, str] = {}
+        #: Why insights cannot be read at all (a missing permission), once Graph said so.
+        self._no_insights: str | None = None
 
     def __repr__(self) -> str:
         return f"FacebookAdapter(channel={self.channel!r}, page_id={self.options.page_id!r})"
@@ -172,21 +199,49 @@ class FacebookAdapter(Adapter):
         if not wanted:
             return []
         self._refuse_when_near_limit()
-        # Graph fails the whole call when an id is unknown (a post deleted on
-        # Facebook), naming it or all of them: ask again without those. Each
-        # round costs a call against the Page's limits, so only a few.
+        search: _MetricSearch | None = None  # Graph refused a metric without naming it
+        blocked: GraphError | None = None  # a permission error that may be about insights
         gone: list[str] = []
-        for _round in range(MISSING_ID_ROUNDS + 1):
+        missing_failures = 0
+        # Each round drops unknown ids, settles a metric or ends the call: few rounds.
+        for _round in range(MISSING_ID_ROUNDS + 2 * len(INSIGHT_METRICS) + 3):
+            if blocked is not None:
+                asked: list[str] = []
+            elif search is not None:
+                asked = search.asked
+            else:
+                asked = self._metrics()
             answer = self._request(
-                "GET", "/", params={"ids": ",".join(wanted), "fields": ENGAGEMENT_FIELDS}
+                "GET", "/", params={"ids": ",".join(wanted), "fields": engagement_fields(asked)}
             )
+            error = None if answer.ok else self._error(answer)
+            if search is not None and (answer.ok or is_invalid_metric(error)):
+                search.record(answer if answer.ok else None)
+                if not search.done:
+                    continue
+                self._retire(search.rejected, search.said)
+                if search.answer is None:  # none of them is given: once more without
+                    search = None
+                    continue
+                answer, asked = search.answer, search.confirmed
             if answer.ok:
+                if blocked is not None:
+                    self._insights_refused(blocked)
                 return [
-                    _engagement(external_id, answer.body[external_id])
+                    _engagement(external_id, answer.body[external_id], self._left_out(asked))
                     for external_id in wanted
                     if isinstance(answer.body.get(external_id), dict)
                 ]
-            error = self._error(answer)
+            if asked and error is not None and is_invalid_metric(error):
+                named = [metric for metric in asked if metric in error.message]
+                if named or len(asked) == 1:
+                    self._retire(named or asked, error.said)
+                else:
+                    search = _MetricSearch(asked, error.said)
+                continue
+            if asked and may_block_insights(error):
+                blocked, search = error, None  # once more without insights, to tell
+                continue
             missing = error.missing_ids() if error is not None and error.is_missing_object else []
             known = [external_id for external_id in missing if external_id in wanted]
             if not known:
@@ -197,16 +252,69 @@ class FacebookAdapter(Adapter):
                         channel=self.channel,
                     )
                 raise self._failure(answer, error, action="the engagement request")
+            # Graph fails the whole call when an id is unknown (a post deleted on
+            # Facebook), naming it or all of them: ask again without those. Each
+            # round costs a call against the Page's limits, so only a few.
             gone += known
             wanted = [external_id for external_id in wanted if external_id not in known]
             if not wanted:
                 return []
+            missing_failures += 1
+            if missing_failures > MISSING_ID_ROUNDS:
+                break
         raise PermanentChannelError(
             f"Facebook does not know {len(gone)} of these posts any more "
             f"({', '.join(gone)}, and maybe more): deleted on Facebook, or the Page access "
             "token cannot see them; run `visibility channels check`",
             channel=self.channel,
         )
+
+    # -- which insights metrics to ask for -----------------------------------------------
+
+    def _metrics(self) -> list[str]:
+        with self._lock:
+            if self._no_insights is not None:
+                return []
+            return [metric for metric in INSIGHT_METRICS if metric not in self._unavailable]
+
+    def _left_out(self, asked: Sequence[str]) -> dict[str, str]:
+        """Each insights metric not in ``asked``, with why, for the readings' ``raw``."""
+        with self._lock:
+            return {
+                metric: self._unavailable.get(metric) or self._no_insights or "not read"
+                for metric in INSIGHT_METRICS
+                if metric not in asked
+            }
+
+    def _retire(self, metrics: Sequence[str], said: str) -> None:
+        """Never ask for ``metrics`` again: Graph said they are no valid insights metric."""
+        reason = f"Graph {self.options.api_version} refused it as an insights metric ({said})"
+        with self._lock:
+            new = [metric for metric in metrics if metric not in self._unavailable]
+            for metric in new:
+                self._unavailable[metric] = reason
+        for metric in new:
+            log.info(
+                "Facebook no longer gives the insights metric %s (%s); reading engagement "
+                "without it",
+                metric,
+                said,
+                extra={"channel": self.channel},
+            )
+
+    def _insights_refused(self, error: GraphError) -> None:
+        reason = f"the Page access token may not read insights ({error.said})"
+        with self._lock:
+            first = self._no_insights is None
+            self._no_insights = self._no_insights or reason
+        if first:
+            log.info(
+                "%s; reading reactions, comments and shares only. Grant read_insights to "
+                "the app for this Page and set a new Page access token to read views, reach "
+                "and clicks too",
+                reason,
+                extra={"channel": self.channel},
+            )
 
     def find_published(self, publication: Publication, since: datetime) -> Published | None:
         wanted = _wanted_messages(publication)
@@ -410,15 +518,93 @@ def _summary_total(obj: Mapping[str, Any], edge: str) -> int | None:
     return _count(summary.get("total_count"))
 
 
-def _engagement(external_id: str, obj: Mapping[str, Any]) -> Engagement:
+def engagement_fields(metrics: Sequence[str]) -> str:
+    """The ``fields`` of an engagement call: the counters, and ``metrics`` if any."""
+    if not metrics:
+        return ENGAGEMENT_FIELDS
+    return f"{ENGAGEMENT_FIELDS},insights.metric({','.join(metrics)})"
+
+
+class _MetricSearch:
+    """Finds which of several metrics Graph refuses, when it does not say which.
+
+    Graph refused a call asking for all of ``candidates``. Each further call
+    asks for the metrics found good so far and the next candidate: its answer
+    settles that one. When all before the last were good, the last is the one
+    refused, and is settled without a call.
+    """
+
+    def __init__(self, candidates: Sequence[str], said: str) -> None:
+        self.candidates = list(candidates)
+        self.said = said
+        self.confirmed: list[str] = []
+        self.rejected: list[str] = []
+        self.answer: _Answer | None = None  # the latest good answer: for ``confirmed``
+        self._next = 0
+
+    @property
+    def asked(self) -> list[str]:
+        return [*self.confirmed, self.candidates[self._next]]
+
+    @property
+    def done(self) -> bool:
+        return self._next >= len(self.candidates)
+
+    def record(self, answer: _Answer | None) -> None:
+        """The call for ``asked`` answered ``answer``, or None: refused the metric."""
+        metric = self.candidates[self._next]
+        self._next += 1
+        if answer is None:
+            self.rejected.append(metric)
+        else:
+            self.confirmed.append(metric)
+            self.answer = answer
+        if self._next == len(self.candidates) - 1 and not self.rejected:
+            self.rejected.append(self.candidates[self._next])
+            self._next += 1
+
+
+def _insight_values(node: Any) -> dict[str, int]:
+    """``{metric: lifetime value}`` from a post's ``insights`` edge, numbers only."""
+    data = node.get("data") if isinstance(node, Mapping) else None
+    values: dict[str, int] = {}
+    for entry in data if isinstance(data, list) else []:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            continue
+        series = entry.get("values")
+        last = series[-1] if isinstance(series, list) and series else None
+        value = _count(last.get("value")) if isinstance(last, Mapping) else None
+        name = entry["name"]
+        if value is not None and (name not in values or entry.get("period") == "lifetime"):
+            values[name] = value
+    return values
+
+
+def _without_paging(value: Any) -> Any:
+    """``value`` without Graph's ``paging`` links: they carry the access token."""
+    if isinstance(value, Mapping):
+        return {k: _without_paging(v) for k, v in value.items() if k != "paging"}
+    if isinstance(value, list):
+        return [_without_paging(v) for v in value]
+    return value
+
+
+def _engagement(
+    external_id: str, obj: Mapping[str, Any], unavailable: Mapping[str, str]
+) -> Engagement:
     shares_node = obj.get("shares")
     # Graph leaves "shares" out altogether while a post has none.
     shares = _count(shares_node.get("count")) if isinstance(shares_node, Mapping) else 0
+    insights = _insight_values(obj.get("insights"))
+    raw = _without_paging(obj)
+    if unavailable:
+        raw["unavailable"] = dict(unavailable)
     return Engagement(
         external_id=external_id,
-        impressions=None,
+        impressions=insights.get(VIEWS),
         reactions=_summary_total(obj, "reactions"),
         comments=_summary_total(obj, "comments"),
         shares=shares,
-        raw=dict(obj),
+        clicks=insights.get(CLICKS),
+        raw=raw,
     )

@@ -137,6 +137,36 @@ class GraphError:
         )
 
 
+_INVALID_METRIC = re.compile(
+    r"valid insights metric|metric is no longer supported|invalid metric", re.IGNORECASE
+)
+
+
+def is_invalid_metric(error: GraphError | None) -> bool:
+    """Graph refusing an insights metric it does not (or no longer) give.
+
+    It fails the whole call with code 100 and, for Page post metrics, does not
+    say which metric it means: "(#100) The value must be a valid insights metric".
+    """
+    return (
+        error is not None
+        and error.code == INVALID_PARAMETER
+        and bool(_INVALID_METRIC.search(error.message))
+    )
+
+
+def may_block_insights(error: GraphError | None) -> bool:
+    """A permission error that may be about reading insights alone.
+
+    Graph names the missing permission (read_insights) or none at all; an
+    error naming only another permission (pages_read_engagement) is not it.
+    """
+    if error is None or error.code not in PERMISSION_CODES:
+        return False
+    named = _permissions(error.message)
+    return not named or "read_insights" in named or "insights" in error.message.lower()
+
+
 def renew_token_advice(channel: str) -> str:
     return (
         "Generate a new Page access token, set it as the page_access_token secret of "

@@ -47,7 +47,7 @@ class TwitterOptions(_Options):
 
 class FacebookOptions(_Options):
     page_id: str = Field(pattern=r"^\d{5,20}$", description="The Page's numeric id.")
-    api_version: str = Field(default="v23.0", pattern=r"^v\d{1,2}\.\d$")
+    api_version: str = Field(default="v24.0", pattern=r"^v\d{1,2}\.\d$")
     base_url: HttpUrl = "https://graph.facebook.com"
     slow_down_at_percent: int = Field(
         default=80,

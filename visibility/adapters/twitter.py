@@ -1,9 +1,21 @@
 """The X (Twitter) adapter: posts tweets and threads, reads them back, via tweepy.
 
 Writes use OAuth 1.0a user context (the app's API key and secret plus the
-account's access token and secret); engagement reads use the app's Bearer
-token when the channel has one (app-only limits are separate from the
-account's), else the same user context.
+account's access token and secret).
+
+Engagement is read with ``GET /2/tweets?ids=...``, in at most two calls per
+batch. X gives ``non_public_metrics`` (``impression_count``,
+``url_link_clicks``, ``user_profile_clicks``) only to user context, only for
+the account's own tweets, and only for tweets under 30 days old; asked for any
+other tweet, it leaves that tweet out and answers an error for its id. So the
+batch is split by each id's creation time (a snowflake id carries it): the
+recent ones are read with ``non_public_metrics`` in user context (the ids
+handed to an adapter are the ones it published, so they are the account's
+own), the rest with ``public_metrics`` only, with the app's Bearer token when
+the channel has one (app-only limits are separate from the account's), else
+user context. When X says the app may not have ``non_public_metrics`` at all
+(its plan lacks them), the adapter reads public metrics only from then on,
+and says so in each reading's ``raw["unavailable"]``.
 
 tweepy's ``Client`` always talks to ``https://api.twitter.com``. To reach an
 emulator or proxy (``options.base_url``), a transport adapter mounted on the
@@ -24,6 +36,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -37,12 +50,18 @@ from requests.adapters import HTTPAdapter
 from visibility.adapters.base import Account, Adapter, Engagement, Publication, Published
 from visibility.adapters.http import USER_AGENT, make_session
 from visibility.adapters.specs import TwitterOptions
-from visibility.adapters.twitter_errors import Auth, translate
+from visibility.adapters.twitter_errors import (
+    Auth,
+    field_refusals,
+    platform_message,
+    refuses_private_metrics,
+    translate,
+)
 from visibility.config.channels import Channel
 from visibility.errors import ChannelError, CredentialsError, PermanentChannelError
 from visibility.text.tweet import MAX_TWEET_LENGTH, extract_urls, weighted_length
 
-__all__ = ["TWITTER_API", "TwitterAdapter", "comparable_text", "split_thread"]
+__all__ = ["TWITTER_API", "TwitterAdapter", "comparable_text", "split_thread", "tweet_created"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +72,16 @@ CLOCK_SKEW: Final = timedelta(minutes=2)
 #: Timeline pages of 100 tweets read at most when looking for a post.
 TIMELINE_PAGES: Final = 5
 _URL_MARK: Final = "\ufffc"
+#: X's snowflake epoch: a tweet id's bits above the 22nd count milliseconds since it.
+TWEPOCH_MS: Final = 1288834974657
+#: X gives non_public_metrics for tweets under 30 days old; the hour's margin
+#: keeps a tweet at the edge (or a clock behind X's) from being refused them.
+PRIVATE_METRICS_AGE: Final = timedelta(days=30) - timedelta(hours=1)
+PUBLIC_FIELDS: Final = ("public_metrics",)
+PRIVATE_FIELDS: Final = ("public_metrics", "non_public_metrics", "created_at")
+#: Tweets X refused non_public_metrics for, remembered so they are not asked again.
+REFUSED_IDS_KEPT: Final = 10_000
+TOO_OLD: Final = "X gives non_public_metrics only for the account's tweets of the last 30 days"
 
 
 class _CredentialLogFilter(logging.Filter):
@@ -242,6 +271,11 @@ class TwitterAdapter(Adapter):
         self.client.user_agent = USER_AGENT
         self._username: str | None = None
         self._user_id: str | None = None
+        self._lock = threading.Lock()  # the state below is shared by worker threads
+        #: Why X gives this app no non_public_metrics at all, once it said so.
+        self._no_private_metrics: str | None = None
+        #: Tweets X refused non_public_metrics for, with its words.
+        self._refused: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"TwitterAdapter(channel={self.channel!r}, base_url={self.options.base_url!r})"
@@ -254,15 +288,18 @@ class TwitterAdapter(Adapter):
         try:
             return method(*args, **kw)
         except (tweepy.TweepyException, requests.RequestException) as exc:
-            raise translate(
-                exc,
-                channel=self.channel,
-                action=action,
-                auth=auth,
-                base_url=self.options.base_url,
-                timeout=self.options.timeout,
-                secrets=self._secrets,
-            ) from exc
+            raise self._translated(exc, action, auth) from exc
+
+    def _translated(self, exc: Exception, action: str, auth: Auth) -> ChannelError:
+        return translate(
+            exc,
+            channel=self.channel,
+            action=action,
+            auth=auth,
+            base_url=self.options.base_url,
+            timeout=self.options.timeout,
+            secrets=self._secrets,
+        )
 
     def _data(self, answer: Any, action: str) -> Mapping[str, Any]:
         data = answer.get("data") if isinstance(answer, Mapping) else None
@@ -441,7 +478,10 @@ class TwitterAdapter(Adapter):
                 id=user_id,
                 user_auth=False,
             )
-            detail += "; reads engagement with the app's Bearer token"
+            detail += (
+                "; reads engagement with the app's Bearer token, and the private figures "
+                "of the account's recent tweets with the account's tokens"
+            )
         else:
             detail += ", and reads engagement with it too"
         return Account(name=f"@{username}", external_id=user_id, detail=detail)
@@ -454,63 +494,154 @@ class TwitterAdapter(Adapter):
             log.info("tweet %s was already gone from X", external_id)
             return
         except (tweepy.TweepyException, requests.RequestException) as exc:
-            raise translate(
-                exc,
-                channel=self.channel,
-                action=action,
-                auth="user",
-                base_url=self.options.base_url,
-                timeout=self.options.timeout,
-                secrets=self._secrets,
-            ) from exc
+            raise self._translated(exc, action, "user") from exc
         if not self._data(answer, action).get("deleted"):
             raise PermanentChannelError(
                 f"X did not delete tweet {external_id}; delete it on x.com", channel=self.channel
             )
 
     def engagement(self, external_ids: Sequence[str]) -> list[Engagement]:
-        ids = [str(i) for i in external_ids]
-        if len(ids) > self.engagement_batch:
+        if len(external_ids) > self.engagement_batch:
             raise ValueError(
-                f"X looks up at most {self.engagement_batch} tweets at once, not {len(ids)}"
+                f"X looks up at most {self.engagement_batch} tweets at once, "
+                f"not {len(external_ids)}"
             )
+        ids = list(dict.fromkeys(str(i) for i in external_ids))
         bad = [i for i in ids if not i.isdigit()]
         if bad:
             raise ValueError(f"not X tweet ids: {', '.join(bad)}")
         if not ids:
             return []
+        oldest = datetime.now(UTC) - PRIVATE_METRICS_AGE
+        with self._lock:
+            no_private = self._no_private_metrics
+            refused = {i: self._refused[i] for i in ids if i in self._refused}
+        recent = [] if no_private else [i for i in ids if tweet_created(i) > oldest]
+        recent = [i for i in recent if i not in refused]
+        readings: dict[str, Engagement] = {}
+        if recent:
+            readings, newly = self._read_private(recent)
+            refused.update(newly)
+            no_private = self._no_private_metrics
+        rest = [i for i in ids if i not in recent or i in refused]
+        if rest:
+            why = {i: refused.get(i) or no_private or TOO_OLD for i in rest}
+            readings.update(self._read_public(rest, why))
+        return [readings[i] for i in ids if i in readings]
+
+    def _read_private(self, ids: list[str]) -> tuple[dict[str, Engagement], dict[str, str]]:
+        """Figures with non_public_metrics, and the ids X refused them for (with why)."""
+        action = "reading engagement"
+        try:
+            answer = self.client.get_tweets(ids, tweet_fields=list(PRIVATE_FIELDS), user_auth=True)
+        except tweepy.Forbidden as exc:
+            if not refuses_private_metrics(exc):
+                raise self._translated(exc, action, "user") from exc
+            said = platform_message(exc.response, self._secrets)
+            reason = self._refuse_private_metrics(said)
+            return {}, dict.fromkeys(ids, reason)
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            raise self._translated(exc, action, "user") from exc
+        readings = {
+            str(tweet["id"]): _engagement(tweet)
+            for tweet in _tweets(answer)
+            if str(tweet["id"]) in ids
+        }
+        refused = field_refusals(answer, "non_public_metrics", ids, self._secrets)
+        if refused and not readings:
+            # Not one of the account's own recent tweets: the app has no access.
+            reason = self._refuse_private_metrics(next(iter(refused.values())))
+            return readings, dict.fromkeys(refused, reason)
+        if refused:
+            log.info(
+                "X refused the private figures of %d tweet(s) (%s); reading their public "
+                "figures instead",
+                len(refused),
+                ", ".join(refused),
+                extra={"channel": self.channel},
+            )
+            with self._lock:
+                if len(self._refused) + len(refused) > REFUSED_IDS_KEPT:
+                    self._refused.clear()
+                self._refused.update(refused)
+        return readings, refused
+
+    def _refuse_private_metrics(self, said: str) -> str:
+        """Read public metrics only from now on, as X gives this app no private ones."""
+        reason = f"X gives this app no non_public_metrics ({said})"
+        with self._lock:
+            first = self._no_private_metrics is None
+            if first:
+                self._no_private_metrics = reason
+        if first:
+            log.info(
+                "%s; reading public figures only: no clicks, and impressions from "
+                "public_metrics. The app's plan in the X developer portal decides this",
+                reason,
+                extra={"channel": self.channel},
+            )
+        return self._no_private_metrics or reason
+
+    def _read_public(self, ids: list[str], why: Mapping[str, str]) -> dict[str, Engagement]:
         auth: Auth = "app" if self._bearer else "user"
         answer = self._call(
             "reading engagement",
             auth,
             self.client.get_tweets,
             ids,
-            tweet_fields=["public_metrics"],
+            tweet_fields=list(PUBLIC_FIELDS),
             user_auth=auth == "user",
         )
-        tweets = (answer.get("data") or []) if isinstance(answer, Mapping) else []
-        return [_engagement(tweet) for tweet in tweets if isinstance(tweet, Mapping)]
+        readings: dict[str, Engagement] = {}
+        for tweet in _tweets(answer):
+            tweet_id = str(tweet["id"])
+            if tweet_id in why:
+                readings[tweet_id] = _engagement(
+                    tweet, unavailable={"non_public_metrics": why[tweet_id]}
+                )
+        return readings
 
     def close(self) -> None:
         if self._owns_session:
             self.session.close()
 
 
-def _engagement(tweet: Mapping[str, Any]) -> Engagement:
-    metrics = tweet.get("public_metrics") or {}
+def tweet_created(tweet_id: str) -> datetime:
+    """When a tweet was created, from the timestamp in its snowflake id."""
+    return datetime.fromtimestamp(((int(tweet_id) >> 22) + TWEPOCH_MS) / 1000, UTC)
 
-    def count(name: str) -> int | None:
-        value = metrics.get(name)
-        return int(value) if isinstance(value, int) else None
 
-    retweets, quotes = count("retweet_count"), count("quote_count")
+def _tweets(answer: Any) -> list[Mapping[str, Any]]:
+    data = answer.get("data") if isinstance(answer, Mapping) else None
+    if not isinstance(data, list):
+        return []
+    return [t for t in data if isinstance(t, Mapping) and "id" in t]
+
+
+def _count(metrics: Any, name: str) -> int | None:
+    value = metrics.get(name) if isinstance(metrics, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _engagement(
+    tweet: Mapping[str, Any], *, unavailable: Mapping[str, str] | None = None
+) -> Engagement:
+    public = tweet.get("public_metrics")
+    private = tweet.get("non_public_metrics")
+    retweets, quotes = _count(public, "retweet_count"), _count(public, "quote_count")
     shares = None if retweets is None and quotes is None else (retweets or 0) + (quotes or 0)
+    impressions = _count(private, "impression_count")
+    if impressions is None:
+        impressions = _count(public, "impression_count")
+    raw = dict(tweet)
+    if unavailable:
+        raw["unavailable"] = dict(unavailable)
     return Engagement(
         external_id=str(tweet["id"]),
-        impressions=count("impression_count"),
-        reactions=count("like_count"),
-        comments=count("reply_count"),
+        impressions=impressions,
+        reactions=_count(public, "like_count"),
+        comments=_count(public, "reply_count"),
         shares=shares,
-        clicks=None,
-        raw=dict(tweet),
+        clicks=_count(private, "url_link_clicks"),
+        raw=raw,
     )

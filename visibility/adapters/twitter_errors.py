@@ -9,6 +9,7 @@ authenticated: the account's OAuth 1.0a tokens or the app's Bearer token.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -100,6 +101,57 @@ def _problem_type(response: Any) -> str:
     except (ValueError, AttributeError):
         return ""
     return str(body.get("type", "")) if isinstance(body, Mapping) else ""
+
+
+def refuses_private_metrics(exc: Exception) -> bool:
+    """Whether ``exc`` is X refusing ``non_public_metrics`` to the app as a whole.
+
+    X answers 403 with a ``client-forbidden`` problem (``reason``
+    ``client-not-enrolled``) when the app's plan or Project does not cover what
+    was asked, and may name the field itself in a ``not-authorized-for-field``
+    problem.
+    """
+    if not isinstance(exc, tweepy.Forbidden):
+        return False
+    try:
+        body = exc.response.json()
+    except (ValueError, AttributeError):
+        return False
+    if not isinstance(body, Mapping):
+        return False
+    kind = str(body.get("type", ""))
+    return (
+        kind.endswith(("/client-forbidden", "/not-authorized-for-field"))
+        or body.get("reason") == "client-not-enrolled"
+        or "non_public_metrics" in str(body.get("detail", ""))
+    )
+
+
+def field_refusals(
+    answer: Any, field: str, asked: Iterable[str], secrets: Iterable[str] = ()
+) -> dict[str, str]:
+    """The ids of ``asked`` that X's lookup answer refused ``field`` for, with X's words.
+
+    X leaves such a tweet out of ``data`` and puts a ``not-authorized-for-field``
+    error for it under ``errors``, naming the id in ``resource_id``/``value``
+    (and in its ``detail``: "... on the Tweet with ids: 1, 2.").
+    """
+    errors = answer.get("errors") if isinstance(answer, Mapping) else None
+    wanted = set(asked)
+    secrets = tuple(secrets)
+    refused: dict[str, str] = {}
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, Mapping):
+            continue
+        kind = str(error.get("type", ""))
+        if not (kind.endswith("/not-authorized-for-field") or error.get("field") == field):
+            continue
+        detail = " ".join(str(error.get("detail") or error.get("title") or "").split())
+        named = {str(error.get(key)) for key in ("resource_id", "value") if error.get(key)}
+        named |= set(re.findall(r"\d+", detail.partition("ids:")[2]))
+        for tweet_id in named & wanted:
+            refused[tweet_id] = redact(detail[:_MAX_SAID], secrets)
+    return refused
 
 
 def _user_limit_reset(headers: Mapping[str, str]) -> datetime | None:

@@ -10,10 +10,21 @@ objects (``{"error": {"message", "type", "code", "error_subcode",
 Tests steer it: ``add_page``, ``expire_token``/``invalidate_token``,
 ``revoke_permission``, ``set_usage``, ``rate_limit``, ``block_word``,
 ``seed_post``, ``set_engagement``, ``advance`` (the clock engagement grows
-with), ``missing_ids_style``, ``reset`` (a fresh Graph on the same port, so a
-test module can share one server), and the base ``fail_next``, which here
-answers Graph's "unexpected error" body for 5xx statuses. ``posts_on`` and
-``errors`` show what it holds and what error objects it sent.
+with), ``missing_ids_style``, ``retire_metric``, ``reset`` (a fresh Graph on
+the same port, so a test module can share one server), and the base
+``fail_next``, which here answers Graph's "unexpected error" body for 5xx
+statuses. ``posts_on`` and ``errors`` show what it holds and what error
+objects it sent.
+
+Post insights come by field expansion, as on Graph:
+``fields=insights.metric(post_media_view,post_total_media_view_unique,post_clicks)``
+on a post, the feed or an ``ids`` batch, with lifetime values that grow with
+the post's age. They need the ``read_insights`` permission (else the whole
+call fails with code 10). A metric Meta retired (``post_impressions``,
+``post_impressions_unique`` and the rest of the November 2025 list, see
+``DEPRECATED_POST_METRICS``), an unknown one, or one retired with
+``retire_metric`` fails the whole call with Graph's "(#100) The value must be
+a valid insights metric", which does not say which metric it means.
 
 A Page's feed (``GET /{page-id}/feed``) lists its posts newest first, at most
 ``limit`` (default 25, at most 100) per page, from ``since`` and up to
@@ -47,7 +58,46 @@ FEED_LIMIT = 100  # the most posts one feed page holds
 FEED_DEFAULT_LIMIT = 25
 POSTING_PERMISSIONS = frozenset({"pages_manage_posts", "pages_read_engagement"})
 DEFAULT_PERMISSIONS = frozenset(
-    {"pages_manage_posts", "pages_read_engagement", "pages_show_list", "pages_read_user_content"}
+    {
+        "pages_manage_posts",
+        "pages_read_engagement",
+        "pages_show_list",
+        "pages_read_user_content",
+        "read_insights",
+    }
+)
+#: Post metrics Graph still answers, with the titles it gives them.
+POST_METRICS = {
+    "post_media_view": "Lifetime Post media views",
+    "post_total_media_view_unique": "Lifetime Post total media viewers",
+    "post_clicks": "Lifetime Post Clicks",
+    "post_clicks_by_type": "Lifetime Post Clicks by type",
+    "post_reactions_by_type_total": "Lifetime Total post Reactions by Type.",
+}
+#: Post metrics Meta retired for every API version (March 2024, June and November 2025).
+DEPRECATED_POST_METRICS = frozenset(
+    {
+        "post_impressions",
+        "post_impressions_unique",
+        "post_impressions_paid",
+        "post_impressions_paid_unique",
+        "post_impressions_fan",
+        "post_impressions_fan_unique",
+        "post_impressions_organic",
+        "post_impressions_organic_unique",
+        "post_impressions_viral",
+        "post_impressions_viral_unique",
+        "post_impressions_nonviral",
+        "post_impressions_nonviral_unique",
+        "post_engaged_users",
+        "post_clicks_unique",
+        "post_negative_feedback",
+    }
+)
+INVALID_METRIC_MESSAGE = "(#100) The value must be a valid insights metric"
+INSIGHTS_PERMISSION_MESSAGE = (
+    "(#10) This endpoint requires the 'read_insights' permission or the 'Page Public Content "
+    "Access' feature."
 )
 DOCS = "https://developers.facebook.com/docs/graph-api"
 
@@ -131,6 +181,15 @@ class _Usage:
     regain_minutes: int = 0
 
 
+@dataclass(frozen=True)
+class _Insights:
+    """What one call asked of the ``insights`` edge, checked."""
+
+    metrics: list[str]
+    token: str  # Graph writes it into the edge's paging links
+    prefix: str  # ``{base_url}/{version}``
+
+
 class GraphFault(Exception):
     """Raised inside a handler to answer with a Graph error."""
 
@@ -195,6 +254,7 @@ class GraphEmulator(Emulator):
         self.missing_ids_style = "object"  # or "aliases": how the ids batch names unknown ids
         self._by_id: dict[str, GraphPost] = {}
         self._engagement: dict[str, dict[str, int]] = {}
+        self.retired_metrics: set[str] = set()
         self._offset = 0.0
         self._usage = _Usage()
         self._limit: _RateLimit | None = None
@@ -277,15 +337,31 @@ class GraphEmulator(Emulator):
         reactions: int | None = None,
         comments: int | None = None,
         shares: int | None = None,
+        views: int | None = None,
+        reach: int | None = None,
+        clicks: int | None = None,
     ) -> None:
-        """Fix a post's figures instead of letting them grow with time."""
+        """Fix a post's figures instead of letting them grow with time.
+
+        ``views``, ``reach`` and ``clicks`` are the insights ``post_media_view``,
+        ``post_total_media_view_unique`` and ``post_clicks``.
+        """
+        given = {
+            "reactions": reactions,
+            "comments": comments,
+            "shares": shares,
+            "views": views,
+            "reach": reach,
+            "clicks": clicks,
+        }
         with self.lock:
             figures = self._engagement.setdefault(post_id, {})
-            for name, value in (("reactions", reactions), ("comments", comments)):
-                if value is not None:
-                    figures[name] = value
-            if shares is not None:
-                figures["shares"] = shares
+            figures.update({name: value for name, value in given.items() if value is not None})
+
+    def retire_metric(self, name: str) -> None:
+        """Answer ``name`` (e.g. ``post_clicks``) as an invalid insights metric from now on."""
+        with self.lock:
+            self.retired_metrics.add(name)
 
     def advance(self, seconds: float) -> None:
         """Move the emulator's clock on (posts gather reactions as it goes)."""
@@ -331,7 +407,14 @@ class GraphEmulator(Emulator):
     def figures(self, post: GraphPost) -> dict[str, int]:
         """A post's figures: fixed by ``set_engagement``, else growing with its age."""
         age = max(0.0, self.now() - post.created)
-        grown = {"reactions": int(age // 10), "comments": int(age // 60), "shares": int(age // 120)}
+        grown = {
+            "reactions": int(age // 10),
+            "comments": int(age // 60),
+            "shares": int(age // 120),
+            "views": int(age // 2),
+            "reach": int(age // 3),
+            "clicks": int(age // 45),
+        }
         return {**grown, **self._engagement.get(post.id, {})}
 
     def usage_headers(self) -> dict[str, str]:
@@ -552,8 +635,9 @@ class GraphEmulator(Emulator):
             ids = [p.id for p in listed]
             listed = listed[ids.index(after_id) + 1 :] if after_id in ids else []
         fields = _fields(params.get("fields")) or ["created_time", "message", "id"]
+        insights = self._insights_asked(request, token, params.get("fields"))
         page = listed[:limit]
-        body: dict[str, Any] = {"data": [self._post_object(p, fields) for p in page]}
+        body: dict[str, Any] = {"data": [self._post_object(p, fields, insights) for p in page]}
         if page:
             paging: dict[str, Any] = {
                 "cursors": {"before": _cursor(page[0].id), "after": _cursor(page[-1].id)}
@@ -619,7 +703,9 @@ class GraphEmulator(Emulator):
                     )
             return Response(200, {k: known[k] for k in wanted})
         post = self._post(request, token, object_id)
-        return Response(200, self._post_object(post, fields or ["created_time", "message", "id"]))
+        insights = self._insights_asked(request, token, request.arg("fields"))
+        wanted = fields or ["created_time", "message", "id"]
+        return Response(200, self._post_object(post, wanted, insights))
 
     @route("DELETE", V + r"/(?P<object_id>[^/]+)")
     @graph_call
@@ -665,12 +751,77 @@ class GraphEmulator(Emulator):
             )
         if unknown:
             raise self.missing(request, unknown[0])
+        insights = self._insights_asked(request, token, request.arg("fields"))
         answer = {}
         for post_id in ids:
             post = self._visible(token, post_id)
             assert post is not None
-            answer[post_id] = self._post_object(post, fields)
+            answer[post_id] = self._post_object(post, fields, insights)
         return Response(200, answer)
+
+    # -- insights -----------------------------------------------------------------------------
+
+    def _insights_asked(
+        self, request: Request, token: PageToken, fields: str | None
+    ) -> _Insights | None:
+        """The checked ``insights`` field expansion of a call, or None if it has none.
+
+        Graph checks the whole expansion before answering anything: one bad
+        metric fails the call for every post in it.
+        """
+        modifiers = _field_specs(fields).get("insights")
+        if modifiers is None:
+            return None
+        self._require(token, {"read_insights"}, INSIGHTS_PERMISSION_MESSAGE, 10)
+        found = re.search(r"\.metric\(([^)]*)\)", modifiers)
+        metrics = [m.strip() for m in found.group(1).split(",") if m.strip()] if found else []
+        if not metrics:
+            raise self.error(
+                "Invalid query",
+                3001,
+                subcode=1504028,
+                user_title="No Metric Specified",
+                user_msg="No metric was specified to be fetched. Please specify one or more "
+                "metrics to be fetched and try again.",
+            )
+        period = re.search(r"\.period\(([^)]*)\)", modifiers)
+        if period and period.group(1).strip() != "lifetime":
+            raise self.error("(#100) The value must be a valid insights period", 100)
+        with self.lock:
+            retired = DEPRECATED_POST_METRICS | self.retired_metrics
+        if any(m in retired or m not in POST_METRICS for m in metrics):
+            raise self.error(INVALID_METRIC_MESSAGE, 100)
+        version = request.params.get("version") or "v24.0"
+        return _Insights(list(dict.fromkeys(metrics)), token.token, f"{self.base_url}/{version}")
+
+    def _insights_node(self, post: GraphPost, insights: _Insights) -> dict[str, Any]:
+        figures = self.figures(post)
+        values: dict[str, Any] = {
+            "post_media_view": figures["views"],
+            "post_total_media_view_unique": figures["reach"],
+            "post_clicks": figures["clicks"],
+            "post_clicks_by_type": {"other clicks": figures["clicks"]},
+            "post_reactions_by_type_total": {"like": figures["reactions"]},
+        }
+        data = [
+            {
+                "name": metric,
+                "period": "lifetime",
+                "values": [{"value": values[metric]}],
+                "title": POST_METRICS[metric],
+                "description": f"Lifetime: {POST_METRICS[metric]}",
+                "id": f"{post.id}/insights/{metric}/lifetime",
+            }
+            for metric in insights.metrics
+        ]
+        now = int(self.now())
+        query = {"access_token": insights.token, "metric": ",".join(insights.metrics)}
+        link = f"{insights.prefix}/{post.id}/insights?"
+        paging = {
+            "previous": link + urlencode({**query, "since": now - 2 * 86400, "until": now - 86400}),
+            "next": link + urlencode({**query, "since": now + 86400, "until": now + 2 * 86400}),
+        }
+        return {"data": data, "paging": paging}
 
     # -- posts --------------------------------------------------------------------------------
 
@@ -711,7 +862,9 @@ class GraphEmulator(Emulator):
             raise self.missing(request, post_id)
         return post
 
-    def _post_object(self, post: GraphPost, fields: list[str]) -> dict[str, Any]:
+    def _post_object(
+        self, post: GraphPost, fields: list[str], insights: _Insights | None = None
+    ) -> dict[str, Any]:
         figures = self.figures(post)
         created = datetime.fromtimestamp(post.created, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
         obj: dict[str, Any] = {}
@@ -740,6 +893,8 @@ class GraphEmulator(Emulator):
                 obj["created_time"] = created
             elif name == "permalink_url":
                 obj["permalink_url"] = f"https://www.facebook.com/{post.id}"
+            elif name == "insights" and insights is not None:
+                obj["insights"] = self._insights_node(post, insights)
             elif name != "id":
                 raise self.error(
                     f"(#100) Tried accessing nonexisting field ({name}) on node type (Post)", 100
@@ -834,9 +989,17 @@ def _looks_like_image(data: bytes) -> bool:
 
 def _fields(value: str | None) -> list[str]:
     """Top-level field names of a ``fields`` parameter: ``reactions.summary(...)`` → reactions."""
+    return list(_field_specs(value))
+
+
+def _field_specs(value: str | None) -> dict[str, str]:
+    """Each top-level field of a ``fields`` parameter with its modifiers.
+
+    ``insights.metric(a,b),shares`` → ``{"insights": ".metric(a,b)", "shares": ""}``.
+    """
     if not value:
-        return []
-    names: list[str] = []
+        return {}
+    specs: dict[str, str] = {}
     depth = 0
     current = ""
     for char in value + ",":
@@ -846,9 +1009,9 @@ def _fields(value: str | None) -> list[str]:
             depth -= 1
         if char == "," and depth == 0:
             name = re.split(r"[.({]", current.strip(), maxsplit=1)[0]
-            if name and name not in names:
-                names.append(name)
+            if name and name not in specs:
+                specs[name] = current.strip()[len(name) :]
             current = ""
         else:
             current += char
-    return names
+    return specs

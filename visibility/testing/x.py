@@ -12,6 +12,15 @@ and refused for writes.
 Tweets' ``public_metrics`` grow with the seconds since posting (a
 deterministic function, see :func:`grown_metrics`); tests pin them with
 :meth:`XEmulator.set_metrics` or move time with :meth:`XEmulator.advance`.
+``non_public_metrics`` (``impression_count``, ``url_link_clicks``,
+``user_profile_clicks``, see :func:`grown_private_metrics`) are given as X
+gives them: only to OAuth 1.0a user context, only for the authenticating
+account's own tweets, only for tweets under 30 days old. Any other tweet asked
+for with that field is left out of ``data`` and answered with X's
+``not-authorized-for-field`` error for its id. ``private_metrics`` simulates
+an app whose plan lacks the field: ``"client-forbidden"`` (X's 403
+``client-not-enrolled`` problem for the whole lookup) or ``"field-errors"``
+(the per-id error for every tweet).
 
 As on X, every URL in a tweet (with or without ``https://``, as twitter-text
 finds them) is kept as a ``https://t.co/...`` link: answers carry that text,
@@ -36,7 +45,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
@@ -52,6 +61,19 @@ _PROBLEM: Final = "https://api.twitter.com/2/problems"
 _MAX_IDS: Final = 100
 _TIMELINE_DEPTH: Final = 3200  # X serves only an account's most recent tweets
 _TCO_LENGTH: Final = 10
+#: X gives ``non_public_metrics`` only for tweets created within this many seconds.
+PRIVATE_METRICS_SECONDS: Final = 30 * 24 * 3600
+PUBLIC_METRICS: Final = (
+    "retweet_count",
+    "reply_count",
+    "like_count",
+    "quote_count",
+    "bookmark_count",
+    "impression_count",
+)
+PRIVATE_METRICS: Final = ("impression_count", "url_link_clicks", "user_profile_clicks")
+
+PrivateMetrics = Literal["granted", "client-forbidden", "field-errors"]
 
 # Requests per window for the endpoints whose limit tests do not set.
 _FIXED_LIMITS: Final = {"delete": 50, "me": 75, "lookup": 900, "user": 900, "timeline": 900}
@@ -79,7 +101,8 @@ class PostedTweet:
     created_at: float
     in_reply_to_tweet_id: str | None = None
     deleted: bool = False
-    metrics: dict[str, int] | None = None  # pinned by set_metrics; else grown
+    #: Pinned by set_metrics (public and non-public names); else grown.
+    metrics: dict[str, int] | None = None
     #: The text as X keeps and shows it: NFC, every URL a t.co link.
     stored_text: str = ""
 
@@ -116,6 +139,16 @@ def grown_metrics(age_seconds: float) -> dict[str, int]:
         "quote_count": int(age // 300),
         "bookmark_count": int(age // 120),
         "impression_count": int(age * 5),
+    }
+
+
+def grown_private_metrics(age_seconds: float) -> dict[str, int]:
+    """``non_public_metrics`` of a tweet ``age_seconds`` old (impressions as in public)."""
+    age = max(0.0, age_seconds)
+    return {
+        "impression_count": int(age * 5),
+        "url_link_clicks": int(age // 40),
+        "user_profile_clicks": int(age // 200),
     }
 
 
@@ -167,6 +200,38 @@ def _invalid_request(*messages: str, parameters: dict[str, Any] | None = None) -
         "type": f"{_PROBLEM}/invalid-request",
     }
     return Response(400, body, {"Content-Type": "application/problem+json"})
+
+
+def _client_forbidden(client_id: str) -> Response:
+    """X's answer when the app's plan or Project does not cover what was asked."""
+    body = {
+        "client_id": client_id,
+        "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use "
+        "keys and tokens from a Twitter developer App that is attached to a Project. You can "
+        "create a project via the developer portal.",
+        "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
+        "title": "Client Forbidden",
+        "required_enrollment": "Appropriate Level of API Access",
+        "reason": "client-not-enrolled",
+        "type": f"{_PROBLEM}/client-forbidden",
+    }
+    return Response(403, body, {"Content-Type": "application/json; charset=utf-8"})
+
+
+def _field_refused(tweet_id: str, field_name: str) -> dict[str, str]:
+    """X's per-id error for a field the caller may not see on that tweet."""
+    return {
+        "value": tweet_id,
+        "detail": f"Sorry, you are not authorized to access '{field_name}' on the Tweet with "
+        f"ids: {tweet_id}.",
+        "title": "Authorization Error",
+        "resource_type": "tweet",
+        "parameter": "tweet.fields",
+        "resource_id": tweet_id,
+        "type": f"{_PROBLEM}/not-authorized-for-field",
+        "field": field_name,
+        "section": "data",
+    }
 
 
 def _not_found_error(value: str, resource: str, parameter: str) -> dict[str, str]:
@@ -251,6 +316,9 @@ class XEmulator(Emulator):
         self._page_tokens: dict[str, str] = {}  # next_token → the id the page ends after
         #: Every OAuth 1.0a request whose signature verified, in order.
         self.signed: list[SignedRequest] = []
+        #: Whether the app's plan gives ``non_public_metrics``, and how X refuses them if not.
+        self.private_metrics: PrivateMetrics = "granted"
+        self.client_id = str(20_000_000 + secrets.randbelow(9_000_000))
 
     def start(self) -> XEmulator:
         super().start()
@@ -281,6 +349,7 @@ class XEmulator(Emulator):
             self.faults.clear()
             self._offset = 0.0
             self.post_limit = self._initial_post_limit
+            self.private_metrics = "granted"
 
     def now(self) -> float:
         return self._clock() + self._offset
@@ -329,14 +398,24 @@ class XEmulator(Emulator):
         return tweet
 
     def set_metrics(self, tweet_id: str, **counts: int) -> None:
-        """Pin a tweet's ``public_metrics`` (names as X spells them, e.g. ``like_count``)."""
+        """Pin a tweet's metrics (names as X spells them: ``like_count``, ``url_link_clicks``).
+
+        ``impression_count`` is one figure, shown in both ``public_metrics`` and
+        ``non_public_metrics``.
+        """
         with self.lock:
             tweet = self._tweets[tweet_id]
-            base = tweet.metrics or grown_metrics(self.now() - tweet.created_at)
+            age = self.now() - tweet.created_at
+            base = tweet.metrics or {**grown_metrics(age), **grown_private_metrics(age)}
             unknown = set(counts) - set(base)
             if unknown:
-                raise KeyError(f"unknown public_metrics: {sorted(unknown)}")
+                raise KeyError(f"unknown metrics: {sorted(unknown)}")
             tweet.metrics = {**base, **counts}
+
+    def deny_private_metrics(self, style: PrivateMetrics = "client-forbidden") -> None:
+        """Act as for an app whose plan gives no ``non_public_metrics`` (``granted`` undoes it)."""
+        with self.lock:
+            self.private_metrics = style
 
     def calls(self, path: str, method: str | None = None) -> list[Request]:
         """Requests that arrived for ``path`` (a regex matched against the whole path)."""
@@ -492,8 +571,23 @@ class XEmulator(Emulator):
 
     def _public_metrics(self, tweet: PostedTweet) -> dict[str, int]:
         if tweet.metrics is not None:
-            return dict(tweet.metrics)
+            return {k: tweet.metrics[k] for k in PUBLIC_METRICS}
         return grown_metrics(self.now() - tweet.created_at)
+
+    def _private_metrics(self, tweet: PostedTweet) -> dict[str, int]:
+        if tweet.metrics is not None:
+            return {k: tweet.metrics[k] for k in PRIVATE_METRICS}
+        return grown_private_metrics(self.now() - tweet.created_at)
+
+    def _may_see_private(self, tweet: PostedTweet, caller: _Caller) -> bool:
+        """X's rule: user context, the caller's own tweet, created in the last 30 days."""
+        return (
+            self.private_metrics == "granted"
+            and caller.kind == "user"
+            and caller.account is not None
+            and tweet.author_id == caller.account.user_id
+            and self.now() - tweet.created_at < PRIVATE_METRICS_SECONDS
+        )
 
     # -- routes -----------------------------------------------------------------
 
@@ -589,9 +683,9 @@ class XEmulator(Emulator):
 
     @route("GET", r"/2/tweets")
     def lookup_tweets(self, request: Request) -> Response:
-        return self._answer(request, "lookup", lambda c: self._lookup(request))
+        return self._answer(request, "lookup", lambda c: self._lookup(request, c))
 
-    def _lookup(self, request: Request) -> Response:
+    def _lookup(self, request: Request, caller: _Caller) -> Response:
         raw = request.arg("ids")
         if not raw:
             return _invalid_request("The `ids` query parameter can not be empty")
@@ -609,6 +703,9 @@ class XEmulator(Emulator):
                 parameters={"ids": [raw]},
             )
         fields = set((request.arg("tweet.fields") or "").split(","))
+        private = "non_public_metrics" in fields
+        if private and self.private_metrics == "client-forbidden":
+            return _client_forbidden(self.client_id)
         data: list[dict[str, Any]] = []
         errors: list[dict[str, str]] = []
         with self.lock:
@@ -617,13 +714,21 @@ class XEmulator(Emulator):
                 if tweet is None or tweet.deleted:
                     errors.append(_not_found_error(tweet_id, "tweet", "ids"))
                     continue
+                if private and not self._may_see_private(tweet, caller):
+                    # X leaves the whole tweet out, not just the field.
+                    errors.append(_field_refused(tweet_id, "non_public_metrics"))
+                    continue
                 item: dict[str, Any] = {
                     "id": tweet.id,
                     "text": _shown(tweet),
                     "edit_history_tweet_ids": [tweet.id],
                 }
+                if "created_at" in fields:
+                    item["created_at"] = _iso(tweet.created_at)
                 if "public_metrics" in fields:
                     item["public_metrics"] = self._public_metrics(tweet)
+                if private:
+                    item["non_public_metrics"] = self._private_metrics(tweet)
                 if "author_id" in fields:
                     item["author_id"] = tweet.author_id
                 data.append(item)
