@@ -47,6 +47,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "VISIBILITY_TWITTER_TEXT_DATA",
             "VISIBILITY_REQUIRE_POSTGRES",
             "VISIBILITY_REQUIRE_WORDPRESS",
+            "VISIBILITY_REQUIRE_CHROMIUM",
         }:
             monkeypatch.delenv(key)
     monkeypatch.setenv("VISIBILITY_DATA_DIR", str(tmp_path / "data"))
