@@ -130,6 +130,29 @@ class Visibility:
     def close(self) -> None:
         self.engine.dispose()
 
+    def secret_values(self) -> list[str]:
+        """Every secret this process knows, so logs can blank them wherever they appear."""
+        values = [s.get_secret_value() for c in self.config.channels for s in c.secrets.values()]
+        for secret in (self.settings.secret_key, self.settings.smtp_password):
+            if secret is not None:
+                values.append(secret.get_secret_value())
+        if self.engine.url.password:
+            values.append(str(self.engine.url.password))
+        return values
+
+    def setup_logging(self) -> None:
+        import sys
+
+        from visibility.logs import setup_logging
+
+        settings = self.settings
+        setup_logging(
+            settings.log_level,
+            fmt=settings.log_format,
+            stream=sys.stdout if settings.log_stream == "stdout" else sys.stderr,
+            secrets=self.secret_values(),
+        )
+
     # -- news -------------------------------------------------------------
 
     @property

@@ -11,7 +11,6 @@ import typer
 from visibility.accounts.roles import Role, parse_role
 from visibility.cli.app import JsonOpt, _open, _print_json, app, out
 from visibility.errors import UserError
-from visibility.logs import setup_logging
 
 users_app = typer.Typer(help="People who sign in to the web interface.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for automation.", no_args_is_help=True)
@@ -154,7 +153,7 @@ def serve(
     from visibility.web.app import create_app
 
     with _open() as v:
-        setup_logging(v.settings.log_level)
+        v.setup_logging()
         if not v.accounts.users():
             out.print(
                 "no users yet: create the first admin with `visibility users add NAME --role admin`"

@@ -22,7 +22,6 @@ from visibility import __version__
 from visibility.cli import render
 from visibility.cli.editor import edit_text
 from visibility.errors import UserError, VisibilityError
-from visibility.logs import setup_logging
 from visibility.queue.states import PostStatus
 from visibility.queue.store import PostView
 from visibility.queue.types import utcnow
@@ -461,7 +460,7 @@ def run(
     from visibility.service.runner import Service, idle
 
     with _open() as v:
-        setup_logging(v.settings.log_level)
+        v.setup_logging()
         if demo:
             run_demo(v, out)
             return

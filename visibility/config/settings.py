@@ -100,6 +100,23 @@ class Settings(BaseSettings):
     dry_run_base_url: str = "https://dry-run.example.org"
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="auto: readable on a terminal, JSON lines otherwise."
+    )
+    log_stream: Literal["stderr", "stdout"] = "stderr"
+    # Alerts to staff: by e-mail and/or a webhook, once per cause.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    alert_from: str | None = Field(default=None, description="Sender address of alert e-mails.")
+    alert_to: str | None = Field(
+        default=None, description="Comma-separated addresses that receive alerts."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="Alerts are also POSTed here as JSON (chat, paging)."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -127,6 +144,17 @@ class Settings(BaseSettings):
         from visibility.engagement.ages import parse_ages
 
         return parse_ages(self.engagement_ages)
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @property
+    def alert_recipients(self) -> list[str]:
+        return [a.strip() for a in (self.alert_to or "").split(",") if a.strip()]
 
     @field_validator("dry_run_base_url")
     @classmethod

@@ -180,6 +180,15 @@ class AuditEntry(SQLModel, table=True):
     detail: str | None = Field(default=None, sa_type=Text)
 
 
+class AlertSent(SQLModel, table=True):
+    """An alert already sent, by cause: every cause is told once, whatever the worker."""
+
+    __tablename__ = "alert_sent"
+
+    cause: str = Field(max_length=300, primary_key=True)
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Worker(SQLModel, table=True):
     """A running ``visibility run`` process, as last heard from."""
 
@@ -209,13 +218,14 @@ class PublishAttempt(SQLModel, table=True):
 
 
 __all__ = [
+    "AlertSent",
     "ApiToken",
     "AuditEntry",
-    "User",
     "ChannelAccount",
     "EngagementSnapshot",
     "NewsItem",
     "Post",
     "PublishAttempt",
+    "User",
     "Worker",
 ]

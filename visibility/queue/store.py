@@ -26,6 +26,7 @@ from visibility.errors import NotFoundError, TransitionError
 from visibility.news.model import ParsedNews
 from visibility.queue import states
 from visibility.queue.models import (
+    AlertSent,
     ChannelAccount,
     EngagementSnapshot,
     NewsItem,
@@ -1193,6 +1194,33 @@ class Store:
                 select(func.max(col(Worker.heartbeat_at))).where(col(Worker.stopped_at).is_(None))
             ).one()
             return value if isinstance(value, datetime) else None
+
+    def failed_posts(self, *, since: datetime) -> list[PostView]:
+        with self._session() as session:
+            rows = session.exec(
+                select(Post, ChannelAccount)
+                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                .where(col(Post.status) == PostStatus.FAILED.value)
+                .where(col(Post.updated_at) >= since)
+                .order_by(col(Post.updated_at))
+            ).all()
+            return [_post_view(p, c) for p, c in rows]
+
+    def claim_alert(self, cause: str) -> bool:
+        """True for the one caller that first records ``cause``; False if already told."""
+        try:
+            with self._session() as session:
+                session.add(AlertSent(cause=cause[:300]))
+        except IntegrityError:
+            return False
+        return True
+
+    def release_alert(self, cause: str) -> None:
+        """Sending failed: let a later check try again."""
+        with self._session() as session:
+            row = session.get(AlertSent, cause[:300])
+            if row is not None:
+                session.delete(row)
 
     def failed_since(self, since: datetime) -> int:
         with self._session() as session:

@@ -23,6 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from visibility.adapters.base import Adapter
 from visibility.adapters.registry import build_adapter
+from visibility.alerts import Alerter
 from visibility.config.channels import FeedConfig
 from visibility.engagement.collector import Collector
 from visibility.queue.states import PostStatus
@@ -65,6 +66,7 @@ class Service:
         self.collector = Collector(
             app.store, self.publisher.adapters, ages=app.settings.snapshot_ages
         )
+        self.alerter = Alerter(app.store, app.settings)
         self.on_pass = on_pass
         self.stopped = threading.Event()
         self.last_heartbeat: datetime | None = None
@@ -168,6 +170,15 @@ class Service:
                 len(result.failed),
             )
 
+    def _alert(self) -> None:
+        if self.stopped.is_set():
+            return
+        try:
+            for alert in self.alerter.run_once():
+                log.info("alert sent: %s", alert.subject)
+        except Exception:
+            log.exception("alert check failed")
+
     def start(self) -> None:
         store, settings = self.app.store, self.app.settings
         store.worker_started(settings.worker_id, host=socket.gethostname(), pid=os.getpid())
@@ -184,6 +195,10 @@ class Service:
             next_run_time=utcnow(),
             executor="housekeeping",
         )
+        if self.alerter.enabled:
+            self.scheduler.add_job(
+                self._alert, "interval", seconds=30, id="alerts", executor="housekeeping"
+            )
         self.scheduler.add_job(
             self._read_engagement,
             "interval",
