@@ -168,10 +168,36 @@ def test_retryable_errors_back_off_then_publish(app: Visibility) -> None:
     assert post.status is PostStatus.PUBLISHED and post.last_error is None
     assert [(a.outcome, a.error) for a in app.store.attempts(website)] == [
         ("retry", "connection refused"),
-        ("retry", "rate limited"),
+        ("rate-limited", "rate limited"),
         ("published", None),
     ]
     assert adapter.lookups == 0  # never sent: nothing to look for
+    assert post.attempts == 2  # the rate-limited try was not counted
+
+
+def test_a_rate_limit_pauses_the_whole_channel(app: Visibility) -> None:
+    ids = approve_all(app)
+    website = ids[0]
+    start = datetime.now(UTC)
+    app.schedule(website, at=start)
+    reset = start + timedelta(minutes=15)
+    adapter = Scripted(
+        dry(app, "website"), [RetryableChannelError("429", retry_after=reset, reached=False)]
+    )
+    clock = [start]
+    publisher = publisher_for(app, adapter, clock)
+    publisher.run_due()
+    # Another post for the same channel, due now, waits for the reset too.
+    other = app.add_news_text("Lajm tjetër\n\nNjë njoftim tjetër për OShC-të.\n").posts[0]
+    app.approve(other.id, by="Ardita")
+    app.schedule(other.id, at=start)
+    clock[0] = start + timedelta(minutes=1)
+    assert publisher.run_due().published == []
+    assert app.store.next_due_at() == reset
+    clock[0] = reset
+    assert sorted(publisher.run_due().published) == sorted([website, other.id])
+    publisher.close()
+    assert adapter.calls == 3
 
 
 def test_retries_stop_after_max_attempts(app: Visibility) -> None:

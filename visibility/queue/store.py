@@ -268,6 +268,21 @@ class Store:
                     account.configured = False
                     account.updated_at = now
 
+    def pause_channel(self, channel: str, *, until: datetime) -> None:
+        """No post goes to ``channel`` before ``until`` (its rate limit resets then)."""
+        with self._session() as session:
+            session.execute(
+                update(ChannelAccount)
+                .where(col(ChannelAccount.name) == channel)
+                .where(
+                    or_(
+                        col(ChannelAccount.next_send_at).is_(None),
+                        col(ChannelAccount.next_send_at) < until,
+                    )
+                )
+                .values(next_send_at=until)
+            )
+
     def set_attention(self, channel: str, reason: str) -> None:
         """Hold a channel's queue until its credentials work again (posts stay scheduled)."""
         self._set_attention(channel, reason)
@@ -580,9 +595,13 @@ class Store:
         return self.get_post(post_id)
 
     def retry(self, post_id: int) -> PostView:
-        """A failed post goes back to approved, to be scheduled again."""
+        """A failed post goes back to approved, to be scheduled again, with fresh tries.
+
+        A pending check stays: if an earlier attempt's outcome was unknown, the
+        channel is still asked before the post is sent again.
+        """
         with self._session() as session:
-            self._move(session, states.RETRY, post_id, {"scheduled_at": None})
+            self._move(session, states.RETRY, post_id, {"scheduled_at": None, "attempts": 0})
         return self.get_post(post_id)
 
     def occupied_times(self, channel: str, *, since: datetime) -> set[datetime]:
@@ -600,7 +619,9 @@ class Store:
 
     # -- the scheduler's side ---------------------------------------------
 
-    def _due_filter(self, now: datetime) -> Any:
+    def _ready_filter(self) -> Any:
+        """Scheduled posts that may go out once their time comes: their article (if they
+        carry its link) is published and their channel is not held for attention."""
         article = aliased(Post)
         link_ready = or_(
             col(Post.link_post_id).is_(None),
@@ -614,10 +635,12 @@ class Store:
         held = select(col(ChannelAccount.id)).where(col(ChannelAccount.attention).is_not(None))
         return and_(
             col(Post.status) == PostStatus.SCHEDULED.value,
-            col(Post.scheduled_at) <= now,
             link_ready,
             col(Post.channel_id).not_in(held),
         )
+
+    def _due_filter(self, now: datetime) -> Any:
+        return and_(self._ready_filter(), col(Post.scheduled_at) <= now)
 
     def claim_due(
         self,
@@ -656,7 +679,9 @@ class Store:
             paced = {
                 a.id: a
                 for a in session.exec(select(ChannelAccount))
-                if a.min_gap_seconds > 0 or a.max_posts is not None
+                if a.min_gap_seconds > 0
+                or a.max_posts is not None
+                or (a.next_send_at is not None and a.next_send_at > now)  # paused
             }
             in_flight: dict[str, int] = {}
             taken: list[int] = []
@@ -840,11 +865,15 @@ class Store:
             return {PostStatus(status): count for status, count in rows}
 
     def next_due_at(self) -> datetime | None:
-        """When the next post may go out: its due time, or later if its channel is paced."""
+        """When the next post may go out: its due time, or later if its channel is paced.
+
+        Posts waiting for their article or on a held channel are left out: they
+        move when that changes, which a publishing pass or a check notices.
+        """
         with self._session() as session:
             rows = session.exec(
                 select(col(Post.channel_id), func.min(col(Post.scheduled_at)))
-                .where(col(Post.status) == PostStatus.SCHEDULED.value)
+                .where(self._ready_filter())
                 .group_by(col(Post.channel_id))
             ).all()
             if not rows:
@@ -942,8 +971,12 @@ class Store:
         error: str | None,
         outcome: str,
         needs_check: bool = False,
+        refund: bool = False,
     ) -> PostView:
         """Put a claimed post back in the queue, due at ``at`` (a retry or a release).
+
+        ``refund``: the try does not count against the post's attempts (the
+        channel refused before acting, e.g. a rate limit).
 
         ``needs_check``: the attempt may have reached the channel, so the next
         claim looks for the post there before sending it again. A check
@@ -957,6 +990,8 @@ class Store:
         }
         if needs_check:
             values["needs_check"] = True
+        if refund:
+            values["attempts"] = col(Post.attempts) - 1
         with self._session() as session:
             self._finish_attempt(session, claim.attempt_id, outcome=outcome, error=error)
             self._move(
@@ -1008,6 +1043,7 @@ class Store:
                 {
                     "scheduled_at": at,
                     "needs_check": False,
+                    "attempts": 0,
                     "last_error": f"{by} found it missing on the channel and sent it again",
                 },
             )

@@ -26,6 +26,7 @@ from visibility.derive.limits import LINK_PLACEHOLDER
 from visibility.errors import (
     ChannelError,
     CredentialsError,
+    DuplicateContentError,
     RetryableChannelError,
     VisibilityError,
 )
@@ -191,6 +192,14 @@ class Publisher:
             published = adapter.publish(publication)
         except RetryableChannelError as exc:
             return self._retry_later(claim, exc)
+        except DuplicateContentError as exc:
+            if claim.check_since is not None:
+                # An earlier attempt's outcome was unknown and the platform now
+                # says it has this post: that attempt went through after all.
+                return self._after_duplicate(adapter, publication, claim, exc)
+            self.store.mark_failed(claim, worker=self.worker, error=str(exc))
+            log.warning("publish refused: %s", exc, extra=extra)
+            return "failed"
         except CredentialsError as exc:
             # Not the post's fault: hold the whole channel, keep the post in
             # the queue, and let `visibility channels check` release it.
@@ -273,6 +282,38 @@ class Publisher:
         log.info("already on the channel as %s", found.url or found.external_id, extra=extra)
         return "published"
 
+    def _after_duplicate(
+        self, adapter: Adapter, publication: Publication, claim: Claim, exc: Exception
+    ) -> str:
+        """A duplicate refusal after an attempt with an unknown outcome: whose post is it?"""
+        assert claim.check_since is not None
+        try:
+            found = adapter.find_published(publication, claim.check_since)
+        except (ChannelError, NotImplementedError) as lookup:
+            return self._doubt(
+                claim,
+                f"the channel calls it a duplicate ({exc}) but could not be searched ({lookup})",
+            )
+        if found is None:
+            # Not among what appeared since our first attempt: the duplicate is
+            # older than anything we sent, so this is a real refusal.
+            self.store.mark_failed(claim, worker=self.worker, error=str(exc))
+            log.warning("publish refused: %s", exc, extra=_context(claim))
+            return "failed"
+        self.store.mark_published(
+            claim,
+            worker=self.worker,
+            external_id=found.external_id,
+            url=found.url,
+            outcome="found",
+            next_snapshot_at=self._first_reading(),
+            at=self.clock(),
+        )
+        log.info(
+            "already on the channel as %s", found.url or found.external_id, extra=_context(claim)
+        )
+        return "published"
+
     def _first_reading(self) -> datetime | None:
         if self.first_reading_after is None:
             return None
@@ -291,6 +332,20 @@ class Publisher:
     def _retry_later(self, claim: Claim, exc: RetryableChannelError) -> str:
         post = claim.post
         extra = _context(claim)
+        if not exc.reached and exc.retry_after is not None:
+            # A rate limit: nothing happened on the channel. Pause the whole
+            # channel until it resets, and do not count this try.
+            self.store.pause_channel(post.channel, until=exc.retry_after)
+            self.store.requeue(
+                claim,
+                worker=self.worker,
+                at=max(exc.retry_after, post.scheduled_at or exc.retry_after),
+                error=str(exc),
+                outcome="rate-limited",
+                refund=True,
+            )
+            log.info("channel paused until %s: %s", exc.retry_after.isoformat(), exc, extra=extra)
+            return "retried"
         if post.attempts >= self.retry.max_attempts and not exc.reached:
             error = f"gave up after {post.attempts} attempts: {exc}"
             self.store.mark_failed(claim, worker=self.worker, error=error)

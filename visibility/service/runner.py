@@ -81,7 +81,9 @@ class Service:
                 "housekeeping": JobExecutor(1),
                 "engagement": JobExecutor(1),
             },
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            # Two instances: a wake-up armed while a pass is finishing must wait
+            # its turn (passes share a lock), not be dropped.
+            job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
             timezone="UTC",
         )
 

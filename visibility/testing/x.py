@@ -37,6 +37,7 @@ import base64
 import hashlib
 import hmac
 import html
+import math
 import re
 import secrets
 import string
@@ -524,7 +525,8 @@ class XEmulator(Emulator):
         return {
             "x-rate-limit-limit": str(limit),
             "x-rate-limit-remaining": str(max(0, limit - window.used)),
-            "x-rate-limit-reset": str(int(window.start + self.window_seconds)),
+            # Rounded up, as X does: a client honouring it never comes back early.
+            "x-rate-limit-reset": str(math.ceil(window.start + self.window_seconds)),
         }
 
     def _spend(self, bucket: str, subject: str) -> tuple[bool, dict[str, str]]:

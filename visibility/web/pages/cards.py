@@ -1,0 +1,107 @@
+"""A post as the pages show it: its count against the channel's limit, why it waits,
+what may be done with it now, and when it could go out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from visibility.accounts.roles import Role
+from visibility.accounts.store import Actor
+from visibility.derive.limits import Measure, measure
+from visibility.errors import UserError
+from visibility.queue import states
+from visibility.queue.states import Move
+from visibility.queue.store import PostView
+from visibility.queue.types import utcnow
+from visibility.workflow import Visibility
+
+# Each action a page offers: the move it makes, and the role the API asks for it.
+ACTIONS: tuple[tuple[str, Move, Role], ...] = (
+    ("edit", states.EDIT, Role.EDITOR),
+    ("approve", states.APPROVE, Role.APPROVER),
+    ("schedule", states.SCHEDULE, Role.APPROVER),
+    ("cancel", states.CANCEL, Role.APPROVER),
+    ("retry", states.RETRY, Role.APPROVER),
+    ("confirm", states.CONFIRM, Role.APPROVER),
+    ("resend", states.RESEND, Role.APPROVER),
+)
+
+
+@dataclass(frozen=True)
+class PostCard:
+    post: PostView
+    size: Measure
+    fits: bool
+    waiting: str | None  # why a scheduled post is not going out yet
+    problem: str | None  # why a draft cannot be approved as it is
+    timezone: str  # the channel's: schedule times are read in it
+    slots: tuple[datetime, ...]  # the channel's next free slots for this post
+    actions: frozenset[str]
+
+    def may(self, action: str) -> bool:
+        return action in self.actions
+
+    @property
+    def input_value(self) -> str:
+        """The schedule form's time: its own or the first free slot, in the channel's zone."""
+        instant = self.post.scheduled_at or (self.slots[0] if self.slots else None)
+        if instant is None:
+            return ""
+        return instant.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%dT%H:%M")
+
+    @property
+    def count_text(self) -> str:
+        if not self.size.limit:
+            return str(self.size.length)
+        return f"{self.size.length} / {self.size.limit}"
+
+
+def allowed_actions(post: PostView, actor: Actor) -> frozenset[str]:
+    return frozenset(
+        name
+        for name, move, role in ACTIONS
+        if move.allowed_from(post.status) and actor.role.allows(role)
+    )
+
+
+def free_slots(app: Visibility, post: PostView, count: int) -> tuple[datetime, ...]:
+    """The channel's next ``count`` free slots for ``post``, by the workflow's own rule."""
+    found: list[datetime] = []
+    after = utcnow()
+    for _ in range(count):
+        try:
+            slot = app.next_free_slot(post, now=after)
+        except UserError:
+            break  # no slots on this channel, or none free
+        found.append(slot)
+        after = slot
+    return tuple(found)
+
+
+def card(app: Visibility, post: PostView, actor: Actor, *, slots: int = 0) -> PostCard:
+    size = measure(post.kind, post.body)
+    actions = allowed_actions(post, actor)
+    problem = None
+    if post.status is states.PostStatus.DRAFT:
+        try:
+            app.check(post)
+        except UserError as exc:
+            problem = str(exc)
+    try:
+        timezone = app.channel_of(post).timezone
+    except UserError:  # the channel was removed from the configuration
+        timezone = app.config.organisation.timezone
+        actions = actions & {"cancel"}
+    wants_slots = slots and ("schedule" in actions)
+    return PostCard(
+        post=post,
+        size=size,
+        fits=not size.limit or size.length <= size.limit,
+        waiting=app.waiting_reason(post),
+        problem=problem,
+        timezone=timezone,
+        slots=free_slots(app, post, slots) if wants_slots else (),
+        actions=actions,
+    )

@@ -1,0 +1,156 @@
+"""News items: the list, adding one (pasted or uploaded), and one item with its posts."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+
+from visibility.errors import UserError
+from visibility.news.model import SourceFormat
+from visibility.queue.store import PostView
+from visibility.web.pages.cards import card
+from visibility.web.pages.common import (
+    App,
+    Editor,
+    Id,
+    PageRoute,
+    audit,
+    flash,
+    render,
+    see_other,
+    translate_for,
+)
+from visibility.workflow import Added
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+FORMATS: dict[str, SourceFormat | None] = {
+    "text": "text",
+    "markdown": "markdown",
+    "html": "html",
+    "auto": None,
+}
+_URL = re.compile(r"^https?://\S+$")
+
+
+@router.get("/")
+def home(_: Editor) -> Response:
+    return see_other("/news")
+
+
+@router.get("/news")
+def news_list(request: Request, app: App, actor: Editor) -> Response:
+    items = app.store.list_news(limit=200)
+    by_item: dict[int, list[PostView]] = defaultdict(list)
+    if items:
+        for post in app.store.list_posts(limit=5000):
+            by_item[post.news_item_id].append(post)
+    return render(request, "news_list.html", actor=actor, nav="news", items=items, posts=by_item)
+
+
+@router.get("/news/new")
+def news_new(request: Request, actor: Editor) -> Response:
+    return render(
+        request,
+        "news_new.html",
+        actor=actor,
+        nav="add",
+        formats=list(FORMATS),
+        error=None,
+        text="",
+        chosen_format="text",
+        language="",
+        canonical_url="",
+    )
+
+
+def _added(request: Request, result: Added) -> Response:
+    _ = translate_for(request)
+    if result.created:
+        flash(
+            request,
+            "ok",
+            _("News item added: {count} posts were derived.", count=len(result.posts)),
+        )
+    else:
+        flash(request, "info", _("This news item was here already; it is shown below."))
+    return see_other(f"/news/{result.news.id}")
+
+
+@router.post("/news")
+def news_add(
+    request: Request,
+    app: App,
+    actor: Editor,
+    text: Annotated[str, Form(max_length=2_000_000)] = "",
+    format: Annotated[str, Form(max_length=20)] = "text",
+    language: Annotated[str, Form(max_length=10)] = "",
+    canonical_url: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    _ = translate_for(request)
+    url = canonical_url.strip() or None
+    try:
+        if not text.strip():
+            raise UserError(_("Paste the news item's text first."))
+        if format not in FORMATS:
+            raise UserError(_("Choose the format: text, markdown, html or automatic."))
+        if url is not None and not _URL.match(url):
+            raise UserError(_("The original address must start with http:// or https://."))
+        result = app.add_news_text(
+            text.replace("\r\n", "\n"),
+            source=f"web:{actor.username}",
+            fmt=FORMATS[format],
+            language=language.strip() or None,
+            canonical_url=url,
+            author=actor.username,
+        )
+    except UserError as exc:
+        # Shown with the form as it was sent: a long paste is not lost.
+        return render(
+            request,
+            "news_new.html",
+            actor=actor,
+            nav="add",
+            formats=list(FORMATS),
+            status_code=422,
+            error=str(exc),
+            text=text,
+            chosen_format=format,
+            language=language,
+            canonical_url=canonical_url,
+        )
+    audit(app, actor, "news.add", f"news {result.news.id}", result.news.title)
+    return _added(request, result)
+
+
+@router.post("/news/upload")
+async def news_upload(
+    request: Request,
+    app: App,
+    actor: Editor,
+    file: Annotated[UploadFile, File()],
+    language: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    _ = translate_for(request)
+    data = await file.read(app.settings.max_news_bytes + 1)
+    if not data:
+        raise UserError(_("The file is empty: choose another one."))
+    result = app.add_news_bytes(
+        data,
+        source=file.filename or "upload",
+        language=language.strip() or None,
+        author=actor.username,
+    )
+    audit(app, actor, "news.upload", f"news {result.news.id}", result.news.title)
+    return _added(request, result)
+
+
+@router.get("/news/{news_id}")
+def news_item(request: Request, app: App, actor: Editor, news_id: Id) -> Response:
+    news = app.store.get_news(news_id)
+    posts = app.store.list_posts(news_item_id=news_id)
+    cards = [card(app, p, actor, slots=4) for p in posts]
+    return render(request, "news_item.html", actor=actor, nav="news", news=news, cards=cards)
