@@ -153,6 +153,18 @@ class Claim:
     check_since: datetime | None = None
 
 
+_MAX_ID = 2**63 - 1  # the widest integer column either database holds
+
+
+def _known_id(value: int, what: str) -> int:
+    """An id no row can have is simply not found (and must not overflow the driver)."""
+    if not 0 < value <= _MAX_ID:
+        raise NotFoundError(
+            f"no {what} {value}; `visibility {what.split()[-1]}s list` shows the ids"
+        )
+    return value
+
+
 def _lock_key(name: str) -> int:
     """A stable 63-bit key for a PostgreSQL advisory lock."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
@@ -404,6 +416,7 @@ class Store:
             return _news_view(row)
 
     def get_news(self, news_id: int) -> NewsView:
+        _known_id(news_id, "news item")
         with self._session() as session:
             row = session.get(NewsItem, news_id)
             if row is None:
@@ -455,6 +468,7 @@ class Store:
         return sorted(p.id for p in existing.values() if p.id is not None)
 
     def get_post(self, post_id: int) -> PostView:
+        _known_id(post_id, "post")
         with self._session() as session:
             row = session.exec(
                 select(Post, ChannelAccount)
@@ -531,6 +545,7 @@ class Store:
         *,
         extra: Sequence[Any] = (),
     ) -> None:
+        _known_id(post_id, "post")
         stmt = (
             update(Post)
             .where(col(Post.id) == post_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from visibility.accounts.roles import Role, parse_role
@@ -24,6 +24,10 @@ App = Annotated[Visibility, Depends(app_of)]
 Editor = Annotated[Actor, Depends(EDITOR)]
 Approver = Annotated[Actor, Depends(APPROVER)]
 Admin = Annotated[Actor, Depends(ADMIN)]
+# Ids the database can hold: a larger number is a 422, not an overflow deep inside.
+_MAX_ID = 2_147_483_647
+PostId = Annotated[int, Path(ge=1, le=_MAX_ID)]
+NewsId = Annotated[int, Path(ge=1, le=_MAX_ID)]
 
 
 class _Body(BaseModel):
@@ -188,7 +192,7 @@ async def upload_news(
 
 
 @router.get("/news/{news_id}", response_model=NewsView)
-def show_news(app: App, _: Editor, news_id: int) -> Any:
+def show_news(app: App, _: Editor, news_id: NewsId) -> Any:
     return app.store.get_news(news_id)
 
 
@@ -201,7 +205,7 @@ def list_posts(
     _: Editor,
     status_: Annotated[list[PostStatus] | None, Query(alias="status")] = None,
     channel: str | None = None,
-    news_item_id: int | None = None,
+    news_item_id: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Any:
     if channel is not None:
@@ -212,7 +216,7 @@ def list_posts(
 
 
 @router.get("/posts/{post_id}", response_model=PostDetail)
-def show_post(app: App, _: Editor, post_id: int) -> Any:
+def show_post(app: App, _: Editor, post_id: PostId) -> Any:
     post = app.store.get_post(post_id)
     return PostDetail(
         post=post,
@@ -223,7 +227,7 @@ def show_post(app: App, _: Editor, post_id: int) -> Any:
 
 
 @router.patch("/posts/{post_id}", response_model=PostView)
-def edit_post(app: App, actor: Editor, post_id: int, change: PostEdit) -> Any:
+def edit_post(app: App, actor: Editor, post_id: PostId, change: PostEdit) -> Any:
     if change.body is None and change.title is None and change.excerpt is None:
         raise UserError("nothing to change: send body, title or excerpt")
     post = app.edit(
@@ -234,42 +238,42 @@ def edit_post(app: App, actor: Editor, post_id: int, change: PostEdit) -> Any:
 
 
 @router.post("/posts/{post_id}/approve", response_model=PostView)
-def approve_post(app: App, actor: Approver, post_id: int) -> Any:
+def approve_post(app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.approve(post_id, by=actor.username)
     _audit(app, actor, "post.approve", f"post {post_id}")
     return post
 
 
 @router.post("/posts/{post_id}/schedule", response_model=PostView)
-def schedule_post(app: App, actor: Approver, post_id: int, when: ScheduleIn) -> Any:
+def schedule_post(app: App, actor: Approver, post_id: PostId, when: ScheduleIn) -> Any:
     post = app.schedule(post_id, at=when.at, mode=when.mode)
     _audit(app, actor, "post.schedule", f"post {post_id}", str(post.scheduled_at))
     return post
 
 
 @router.post("/posts/{post_id}/cancel", response_model=PostView)
-def cancel_post(app: App, actor: Approver, post_id: int) -> Any:
+def cancel_post(app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.cancel(post_id)
     _audit(app, actor, "post.cancel", f"post {post_id}")
     return post
 
 
 @router.post("/posts/{post_id}/retry", response_model=PostView)
-def retry_post(app: App, actor: Approver, post_id: int) -> Any:
+def retry_post(app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.retry(post_id)
     _audit(app, actor, "post.retry", f"post {post_id}")
     return post
 
 
 @router.post("/posts/{post_id}/confirm", response_model=PostView)
-def confirm_post(app: App, actor: Approver, post_id: int, found: ConfirmIn) -> Any:
+def confirm_post(app: App, actor: Approver, post_id: PostId, found: ConfirmIn) -> Any:
     post = app.confirm(post_id, url=found.url, by=actor.username, external_id=found.external_id)
     _audit(app, actor, "post.confirm", f"post {post_id}", found.url)
     return post
 
 
 @router.post("/posts/{post_id}/resend", response_model=PostView)
-def resend_post(app: App, actor: Approver, post_id: int) -> Any:
+def resend_post(app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.resend(post_id, by=actor.username)
     _audit(app, actor, "post.resend", f"post {post_id}")
     return post

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -101,7 +102,11 @@ def create_app(visibility: Visibility, *, scheduler: bool = False) -> FastAPI:
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{where}: {err.get('msg')}")
         return JSONResponse(
-            {"detail": "; ".join(problems) or "invalid request", "errors": exc.errors()},
+            {
+                "detail": "; ".join(problems) or "invalid request",
+                # ctx may hold exception objects: make it JSON first.
+                "errors": jsonable_encoder(exc.errors(), custom_encoder={Exception: str}),
+            },
             status_code=422,
         )
 
