@@ -159,9 +159,8 @@ _MAX_ID = 2**63 - 1  # the widest integer column either database holds
 def _known_id(value: int, what: str) -> int:
     """An id no row can have is simply not found (and must not overflow the driver)."""
     if not 0 < value <= _MAX_ID:
-        raise NotFoundError(
-            f"no {what} {value}; `visibility {what.split()[-1]}s list` shows the ids"
-        )
+        command = "news" if what == "news item" else "posts"
+        raise NotFoundError(f"no {what} {value}; `visibility {command} list` shows the ids")
     return value
 
 
