@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 
 from visibility.accounts.roles import Role, parse_role
+from visibility.accounts.store import Actor
 from visibility.errors import UserError
 from visibility.web.pages.common import (
     Admin,
@@ -18,6 +19,7 @@ from visibility.web.pages.common import (
     see_other,
     translate_for,
 )
+from visibility.workflow import ChannelCheck, Visibility
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -31,8 +33,9 @@ def _role(value: str) -> Role:
         raise UserError(str(exc)) from None
 
 
-@router.get("/admin")
-def admin(request: Request, app: App, actor: Admin) -> Response:
+def _page(
+    request: Request, app: Visibility, actor: Actor, checks: list[ChannelCheck] | None = None
+) -> Response:
     accounts = {a.name: a for a in app.store.channel_accounts()}
     return render(
         request,
@@ -43,8 +46,13 @@ def admin(request: Request, app: App, actor: Admin) -> Response:
         roles=ROLES,
         channels=app.config.channels,
         accounts=accounts,
-        checks=request.session.pop("checks", None) or [],
+        checks=checks or [],
     )
+
+
+@router.get("/admin")
+def admin(request: Request, app: App, actor: Admin) -> Response:
+    return _page(request, app, actor)
 
 
 @router.post("/admin/users")
@@ -114,8 +122,8 @@ def set_active(
 def check_channels(request: Request, app: App, actor: Admin) -> Response:
     results = app.check_channels()
     audit(app, actor, "channels.check", None, ", ".join(f"{r.channel}={r.ok}" for r in results))
-    request.session["checks"] = [[r.channel, r.ok, r.message[:300]] for r in results]
-    return see_other("/admin#channels")
+    # Shown at once rather than after a redirect: the messages can be long.
+    return _page(request, app, actor, results)
 
 
 @router.get("/admin/audit")

@@ -85,12 +85,13 @@ def sign_out_form(
     request: Request, csrf_token: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
     _ = translate_for(request)
-    if _csrf_ok(request, csrf_token):
-        language = request.session.get("lang")
-        sign_out(request)
-        if language in LANGUAGES:
-            request.session["lang"] = language
-        flash(request, "ok", _("You are signed out."))
+    if not _csrf_ok(request, csrf_token):
+        raise HTTPException(403, "missing or wrong CSRF token")
+    language = request.session.get("lang")
+    sign_out(request)
+    if language in LANGUAGES:
+        request.session["lang"] = language
+    flash(request, "ok", _("You are signed out."))
     return see_other("/sign-in")
 
 

@@ -11,7 +11,7 @@ form came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,8 +40,8 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SIGN_IN = "/sign-in"
 
 App = Annotated[Visibility, Depends(app_of)]
-#: A record id in a URL: bounded so that no database is asked about a number it cannot hold.
-Id = Annotated[int, InPath(ge=1, le=2**63 - 1)]
+#: A record id in a URL, bounded like the API's: no database is asked about a number it cannot hold.
+Id = Annotated[int, InPath(ge=1, le=2_147_483_647)]
 Editor = Annotated[Actor, Depends(EDITOR)]
 Approver = Annotated[Actor, Depends(APPROVER)]
 Admin = Annotated[Actor, Depends(ADMIN)]
@@ -122,9 +122,10 @@ def translate_for(request: Request) -> Translate:
 
 def flash(request: Request, kind: str, text: str) -> None:
     """A message for the next page this session sees (after a redirect)."""
+    # The session lives in a cookie, which browsers drop past 4 KB: keep messages short.
     waiting = list(request.session.get("flash") or [])
-    waiting.append([kind, text])
-    request.session["flash"] = waiting[-5:]
+    waiting.append([kind, text if len(text) <= 600 else text[:599] + "…"])
+    request.session["flash"] = waiting[-3:]
 
 
 def _take_flashes(request: Request) -> list[tuple[str, str]]:
@@ -264,7 +265,7 @@ async def _back_of(request: Request) -> str:
     return safe_back(form.get("back"), safe_back(default))
 
 
-def _sign_in_redirect(request: Request, target: str) -> RedirectResponse:
+def _sign_in_redirect(target: str) -> RedirectResponse:
     return see_other(f"{SIGN_IN}?next={quote(target, safe='/?=&')}")
 
 
@@ -280,7 +281,7 @@ class PageRoute(APIRoute):
             except HTTPException as exc:
                 if exc.status_code == 401:
                     target = here(request) if request.method == "GET" else await _back_of(request)
-                    return _sign_in_redirect(request, target)
+                    return _sign_in_redirect(target)
                 return error_page(request, exc.status_code, _explain_http(request, exc))
             except RequestValidationError as exc:
                 return error_page(request, 422, _form_problems(exc))
@@ -316,7 +317,3 @@ def read_day(text: str, _: Translate) -> date:
             )
         )
     return day
-
-
-def choices(values: Sequence[str], chosen: str | None) -> list[tuple[str, bool]]:
-    return [(v, v == chosen) for v in values]
