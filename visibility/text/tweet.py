@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import copy
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-import twitter_text
-from twitter_text.config import config as _LIBRARY_CONFIG
+with warnings.catch_warnings():
+    # twitter-text-parser imports pkg_resources, which setuptools marks deprecated.
+    warnings.filterwarnings("ignore", "pkg_resources is deprecated", DeprecationWarning)
+    import twitter_text
+    from twitter_text.config import config as _LIBRARY_CONFIG
 
 __all__ = [
     "MAX_TWEET_LENGTH",

@@ -13,6 +13,9 @@ if not isinstance(engine, Engine):
     raise RuntimeError("run migrations through `visibility db upgrade`")
 
 with engine.begin() as connection:
+    if connection.dialect.name == "postgresql":
+        # Two containers starting together must not both run the migrations.
+        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7262011)")
     context.configure(
         connection=connection,
         target_metadata=SQLModel.metadata,
