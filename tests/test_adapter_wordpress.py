@@ -880,3 +880,73 @@ def test_find_published_on_a_real_wordpress(real_wordpress: RealWordPress) -> No
     finally:
         admin.close()
         contributor.close()
+
+
+def real_png(width: int = 16, height: int = 8) -> bytes:
+    """A small valid PNG, built by hand: WordPress refuses bytes that are not an image."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + bytes([20 * y % 256, 90, 200]) * width for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.slow
+def test_an_article_with_an_image_and_tags_on_a_real_wordpress(
+    real_wordpress: RealWordPress, tmp_path: Path
+) -> None:
+    image = tmp_path / "trajnime-oshc.png"
+    image.write_bytes(real_png())
+    adapter = WordPressAdapter(
+        channel(
+            real_wordpress.base_url,
+            username=real_wordpress.admin_user,
+            password=real_wordpress.admin_app_password,
+            tags=["trajnime", "OShC"],
+            categories=["Lajme"],
+        )
+    )
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")
+    try:
+        published = adapter.publish(
+            article(title=f"Trajnime falas për OShC-të {stamp}", image_path=str(image))
+        )
+    finally:
+        adapter.close()
+    auth = real_wordpress.admin_auth
+    post = requests.get(
+        real_wordpress.rest_url(f"/wp/v2/posts/{published.external_id}"),
+        params={"context": "edit"},
+        auth=auth,
+        timeout=10,
+    ).json()
+    assert post["link"] == published.url and post["status"] == "publish"
+    assert post["title"]["raw"] == f"Trajnime falas për OShC-të {stamp}"
+    assert post["featured_media"] > 0
+    media = requests.get(
+        real_wordpress.rest_url(f"/wp/v2/media/{post['featured_media']}"), auth=auth, timeout=10
+    ).json()
+    assert media["mime_type"] == "image/png"
+    assert requests.get(media["source_url"], timeout=10).content == image.read_bytes()
+    tags = requests.get(
+        real_wordpress.rest_url("/wp/v2/tags"),
+        params={"include": ",".join(map(str, post["tags"]))},
+        timeout=10,
+    ).json()
+    assert sorted(t["name"] for t in tags) == ["OShC", "trajnime"]
+    categories = requests.get(
+        real_wordpress.rest_url("/wp/v2/categories"),
+        params={"include": ",".join(map(str, post["categories"]))},
+        timeout=10,
+    ).json()
+    assert [c["name"] for c in categories] == ["Lajme"]

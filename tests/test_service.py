@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -397,3 +398,40 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert "received SIGTERM, stopping" in err
     assert "visibility stopped" in err
     assert "Traceback" not in err
+
+
+class Slow(Adapter):
+    """A channel that takes its time to answer, so a stop arrives mid-publish."""
+
+    def __init__(self, inner: Adapter, seconds: float) -> None:
+        self.channel = inner.channel
+        self.inner = inner
+        self.seconds = seconds
+        self.started = threading.Event()
+
+    def check(self) -> Account:
+        return self.inner.check()
+
+    def publish(self, publication: Publication) -> Published:
+        self.started.set()
+        time.sleep(self.seconds)
+        return self.inner.publish(publication)
+
+
+def test_stopping_lets_the_publish_in_flight_finish_and_leaves_nothing_leased(
+    app: Visibility,
+) -> None:
+    website = approve_all(app)[0]
+    app.schedule(website, mode="now")
+    slow = Slow(dry(app, "website"), seconds=1.5)
+    service = Service(app, adapters={"website": slow})
+    service.start()
+    assert slow.started.wait(10), "the publish never started"
+    service.stop()  # what SIGTERM does, while the adapter call is in flight
+    post = app.store.get_post(website)
+    assert post.status is PostStatus.PUBLISHED
+    assert post.lease_owner is None and post.lease_expires_at is None
+    assert app.store.count_by_status().get(PostStatus.PUBLISHING, 0) == 0
+    assert [a.outcome for a in app.store.attempts(website)] == ["published"]
+    (worker,) = app.store.workers()
+    assert worker.stopped_at is not None
