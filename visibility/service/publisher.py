@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from visibility.adapters.base import Adapter, Publication
+from visibility.adapters.base import Adapter, Publication, Published
 from visibility.derive.limits import LINK_PLACEHOLDER
 from visibility.errors import (
     ChannelError,
@@ -270,17 +270,7 @@ class Publisher:
                 return "failed"
             log.info("not on the channel: sending it again", extra=extra)
             return None
-        self.store.mark_published(
-            claim,
-            worker=self.worker,
-            external_id=found.external_id,
-            url=found.url,
-            outcome="found",
-            next_snapshot_at=self._first_reading(),
-            at=self.clock(),
-        )
-        log.info("already on the channel as %s", found.url or found.external_id, extra=extra)
-        return "published"
+        return self._found(claim, found)
 
     def _after_duplicate(
         self, adapter: Adapter, publication: Publication, claim: Claim, exc: Exception
@@ -300,6 +290,10 @@ class Publisher:
             self.store.mark_failed(claim, worker=self.worker, error=str(exc))
             log.warning("publish refused: %s", exc, extra=_context(claim))
             return "failed"
+        return self._found(claim, found)
+
+    def _found(self, claim: Claim, found: Published) -> str:
+        """The post is on the channel already: record it, with the channel's id."""
         self.store.mark_published(
             claim,
             worker=self.worker,
