@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from visibility.config.channels import AppConfig, OrganisationConfig, load_channels, parse_channels
-from visibility.derive.limits import LINK_PLACEHOLDER, check_post, measure_tweet
+from visibility.derive import LINK_PLACEHOLDER
+from visibility.derive.limits import check_post, measure_tweet
 from visibility.derive.render import derive_posts
 from visibility.errors import ConfigError, ValidationError
 from visibility.news.model import ParsedNews

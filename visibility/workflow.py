@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine
 
@@ -23,17 +23,20 @@ from visibility.adapters.registry import build_adapter
 from visibility.config.channels import AppConfig, Channel, load_channels
 from visibility.config.settings import Settings, load_settings
 from visibility.config.slots import local_to_utc, slot_times
-from visibility.derive.limits import LINK_PLACEHOLDER, check_post
-from visibility.derive.render import derive_posts
+from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import ChannelError, CredentialsError, UserError
 from visibility.news.casing import DEFAULT_ACRONYMS, DEFAULT_PROPER_NAMES
-from visibility.news.feed import Skipped, fetch_feed, parse_feed
 from visibility.news.model import ParsedNews, SourceFormat
-from visibility.news.parse import parse_news, read_news_file
 from visibility.queue import db
 from visibility.queue.states import PostStatus
 from visibility.queue.store import NewsView, PostView, Store
 from visibility.queue.types import utcnow
+
+if TYPE_CHECKING:
+    from visibility.news.feed import Skipped
+
+# Parsing, derivation and feeds are imported where they are used: a scheduler
+# process never parses a news item, and should not carry the parsers' memory.
 
 SAMPLES = Path(__file__).parent / "samples"
 DEMO_SAMPLE = SAMPLES / "lajm-qendra-burimore-sq.txt"
@@ -166,6 +169,8 @@ class Visibility:
     def add_news_file(
         self, path: Path, *, language: str | None = None, author: str | None = None
     ) -> Added:
+        from visibility.news.parse import read_news_file
+
         parsed = read_news_file(
             path,
             max_bytes=self.settings.max_news_bytes,
@@ -184,6 +189,8 @@ class Visibility:
         author: str | None = None,
     ) -> Added:
         """An uploaded file: the format is guessed from its name and content."""
+        from visibility.news.parse import parse_news
+
         if len(data) > self.settings.max_news_bytes:
             raise UserError(
                 f"{source} is larger than {self.settings.max_news_bytes} bytes; "
@@ -208,6 +215,8 @@ class Visibility:
         canonical_url: str | None = None,
         author: str | None = None,
     ) -> Added:
+        from visibility.news.parse import parse_news
+
         if len(text.encode("utf-8")) > self.settings.max_news_bytes:
             raise UserError(
                 f"{source} is larger than {self.settings.max_news_bytes} bytes; "
@@ -233,6 +242,8 @@ class Visibility:
         skip_channels: frozenset[str] = frozenset(),
         author: str | None = None,
     ) -> Added:
+        from visibility.derive.render import derive_posts
+
         # Derive before storing anything, so a broken template leaves no
         # half-added news item behind; the item and its drafts are stored in
         # one transaction.
@@ -264,6 +275,8 @@ class Visibility:
         progress: Callable[[int, int], None] | None = None,
     ) -> FeedImport:
         """Add every entry of an RSS/Atom feed that is not stored yet, oldest first."""
+        from visibility.news.feed import fetch_feed, parse_feed
+
         data = fetch_feed(location)
         entries, skipped = parse_feed(
             data,
@@ -308,6 +321,8 @@ class Visibility:
         return post.link_url
 
     def check(self, post: PostView) -> None:
+        from visibility.derive.limits import check_post
+
         channel = self.channel_of(post)
         check_post(
             post_id=post.id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -30,6 +32,9 @@ def needs_rehash(password_hash: str) -> bool:
     return _HASHER.check_needs_rehash(password_hash)
 
 
-# A hash to verify against when the user does not exist, so a login for an
-# unknown name takes as long as one with a wrong password.
-DUMMY_HASH = _HASHER.hash("not a real password, only for timing")
+@cache
+def dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so a sign-in for an
+    unknown name takes as long as one with a wrong password. Made on first use:
+    Argon2 takes 64 MiB, which a scheduler that never signs anyone in should not pay."""
+    return _HASHER.hash("not a real password, only for timing")

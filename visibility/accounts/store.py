@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from visibility.accounts.passwords import (
-    DUMMY_HASH,
+    dummy_hash,
     hash_password,
     needs_rehash,
     verify_password,
@@ -167,7 +167,7 @@ class AccountStore:
                 select(User).where(col(User.username) == username.strip().lower())
             ).one_or_none()
             if row is None:
-                verify_password(DUMMY_HASH, password)  # same time as a wrong password
+                verify_password(dummy_hash(), password)  # same time as a wrong password
                 return None
             if not verify_password(row.password_hash, password) or not row.active:
                 return None

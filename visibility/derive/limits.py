@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import ValidationError
 from visibility.text.tweet import MAX_TWEET_LENGTH, URL_LENGTH, check_tweet
 
-#: Where a social post puts the article's URL until the article is published.
-LINK_PLACEHOLDER = "{link}"
 # Any URL counts as 23 on X, so a stand-in of the right form measures the same.
 _STAND_IN_URL = "https://example.org/"
 FACEBOOK_MAX_CHARS = 63_206

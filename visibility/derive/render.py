@@ -21,7 +21,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from visibility.config.channels import Channel, OrganisationConfig
-from visibility.derive.limits import LINK_PLACEHOLDER, measure_tweet
+from visibility.derive import LINK_PLACEHOLDER
+from visibility.derive.limits import measure_tweet
 from visibility.errors import ConfigError
 from visibility.news.model import NewsContent
 from visibility.queue.store import Draft

@@ -551,6 +551,8 @@ class Store:
             .where(col(Post.status).in_([s.value for s in move.sources]))
             .where(*extra)
             .values(status=move.target.value, updated_at=utcnow(), **values)
+            # No ORM objects live in these sessions: skip the synchronisation.
+            .execution_options(synchronize_session=False)
         )
         if session.execute(stmt).rowcount == 1:  # type: ignore[attr-defined]
             return
@@ -731,6 +733,7 @@ class Store:
                         attempts=col(Post.attempts) + 1,
                         updated_at=now,
                     )
+                    .execution_options(synchronize_session=False)
                 )
                 if claimed.rowcount != 1 or post_id is None:  # type: ignore[attr-defined]
                     continue

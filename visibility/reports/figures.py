@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from visibility.config.slots import local_to_utc
-from visibility.derive.limits import LINK_PLACEHOLDER
+from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import UserError
 from visibility.queue.store import PostView, SnapshotView
 from visibility.queue.types import utcnow

@@ -17,12 +17,12 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from visibility.adapters.base import Adapter, Publication, Published
-from visibility.derive.limits import LINK_PLACEHOLDER
+from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import (
     ChannelError,
     CredentialsError,
@@ -84,7 +84,9 @@ class Publisher:
         self.adapters = adapters
         self.worker = worker
         self.lease = lease
-        self.batch = batch or threads
+        self.threads = threads
+        # Claim ahead: twice the threads in flight, so claiming overlaps publishing.
+        self.batch = batch or threads * 2
         self.platform_cap = platform_cap
         self.retry = retry or RetryPolicy()
         self.clock = clock
@@ -97,21 +99,48 @@ class Publisher:
     # -- passes ---------------------------------------------------------------
 
     def run_due(self) -> PassResult:
-        """Publish everything due now, batch by batch, until nothing is due or we stop."""
+        """Publish everything due now, until nothing is due or we stop.
+
+        Claiming overlaps publishing: while the threads publish one batch, the
+        next is claimed, so the pool never waits for the slowest post of a
+        batch before more work is taken.
+        """
         result = PassResult()
-        while not self.stopping.is_set():
-            claims = self.store.claim_due(
-                worker=self.worker,
-                now=self.clock(),
-                lease=self.lease,
-                limit=self.batch,
-                platform_cap=self.platform_cap,
-            )
-            if not claims:
+        in_flight: dict[Future[str], Claim] = {}
+        exhausted = False
+        while True:
+            room = self.batch - len(in_flight)
+            if (
+                not exhausted
+                and not self.stopping.is_set()
+                and room >= min(self.threads, self.batch)
+            ):
+                claims = self.store.claim_due(
+                    worker=self.worker,
+                    now=self.clock(),
+                    lease=self.lease,
+                    limit=room,
+                    platform_cap=self.platform_cap,
+                )
+                exhausted = len(claims) < room
+                for claim in claims:
+                    in_flight[self._pool.submit(self._guarded, claim)] = claim
+            if not in_flight:
                 break
-            for claim, outcome in zip(claims, self._pool.map(self._guarded, claims), strict=True):
-                getattr(result, outcome).append(claim.post.id)
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                claim = in_flight.pop(future)
+                getattr(result, future.result()).append(claim.post.id)
+            if exhausted and not in_flight:
+                # Posts published just now may have released others (social
+                # posts waiting for their article): look once more.
+                exhausted = False
+                if not self._more_due():
+                    break
         return result
+
+    def _more_due(self) -> bool:
+        return not self.stopping.is_set() and self.store.count_due(self.clock()) > 0
 
     def heartbeat(self) -> None:
         """Extend the leases of the posts being published now (called periodically)."""

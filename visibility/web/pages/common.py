@@ -29,7 +29,7 @@ from markupsafe import Markup, escape
 
 from visibility.accounts.roles import Role
 from visibility.accounts.store import Actor
-from visibility.derive.limits import LINK_PLACEHOLDER
+from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import UserError
 from visibility.web.deps import ADMIN, APPROVER, EDITOR, actor_of, app_of
 from visibility.web.i18n import LANGUAGES, Translate, pick_language, translator
