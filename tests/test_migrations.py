@@ -70,3 +70,12 @@ def test_upgrading_a_database_that_holds_posts_keeps_them(tmp_path: Path) -> Non
         gap = conn.execute(text("SELECT min_gap_seconds FROM channel_account")).scalar()
         assert gap == 0
     engine.dispose()
+
+
+def test_the_head_revision_constant_matches_the_scripts() -> None:
+    from alembic.script import ScriptDirectory
+
+    from visibility.queue.db import HEAD_REVISION, MIGRATIONS
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    assert script.get_current_head() == HEAD_REVISION

@@ -1,19 +1,20 @@
 """Build the adapter for a channel account from its configuration.
 
-Platform adapters are imported when first needed: a dry-run set-up never
-loads tweepy.
+Adapters are imported when first needed: a dry-run set-up never loads
+tweepy, and a scheduler without dry-run channels never loads the tweet counter.
 """
 
 from __future__ import annotations
 
 from visibility.adapters.base import Adapter
-from visibility.adapters.dry_run import DryRunAdapter
 from visibility.config.channels import Channel
 from visibility.config.settings import Settings
 
 
 def build_adapter(channel: Channel, settings: Settings) -> Adapter:
     if channel.kind == "dry-run":
+        from visibility.adapters.dry_run import DryRunAdapter
+
         return DryRunAdapter(
             channel.name, data_dir=settings.data_dir, base_url=settings.dry_run_base_url
         )

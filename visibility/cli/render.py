@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.panel import Panel
@@ -11,7 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from visibility.config.channels import Channel
-from visibility.derive.limits import Measure, measure
+
+if TYPE_CHECKING:
+    from visibility.derive.limits import Measure
 from visibility.queue.models import ChannelAccount
 from visibility.queue.store import AttemptView, NewsView, PostView
 
@@ -27,6 +29,9 @@ _STATUS_STYLE = {
 
 
 def measured(post: PostView) -> Measure:
+    # Imported here: the tweet counter is heavy, and `visibility run` never needs it.
+    from visibility.derive.limits import measure
+
     return measure(post.kind, post.body)
 
 
