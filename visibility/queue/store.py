@@ -742,21 +742,29 @@ class Store:
                     in_flight[kind] += 1
             if not taken:
                 return []
-            firsts = dict(
-                session.exec(
-                    select(col(PublishAttempt.post_id), func.min(col(PublishAttempt.started_at)))
-                    .where(col(PublishAttempt.post_id).in_(taken))
-                    .group_by(col(PublishAttempt.post_id))
-                ).all()
-            )
-            attempts = [PublishAttempt(post_id=i, worker=worker, started_at=now) for i in taken]
-            session.add_all(attempts)
-            session.flush()
             rows = session.exec(
                 select(Post, ChannelAccount)
                 .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
                 .where(col(Post.id).in_(taken))
             ).all()
+            # Only posts to verify need their first attempt's time: usually none.
+            to_check = [p.id for p, _ in rows if p.needs_check]
+            firsts = (
+                dict(
+                    session.exec(
+                        select(
+                            col(PublishAttempt.post_id), func.min(col(PublishAttempt.started_at))
+                        )
+                        .where(col(PublishAttempt.post_id).in_(to_check))
+                        .group_by(col(PublishAttempt.post_id))
+                    ).all()
+                )
+                if to_check
+                else {}
+            )
+            attempts = [PublishAttempt(post_id=i, worker=worker, started_at=now) for i in taken]
+            session.add_all(attempts)
+            session.flush()
             by_id = {post.id: (post, account) for post, account in rows}
             article_ids = [p.link_post_id for p, _ in rows if p.link_post_id is not None]
             article_urls = (
@@ -940,7 +948,8 @@ class Store:
         outcome: str = "published",
         next_snapshot_at: datetime | None = None,
         at: datetime | None = None,
-    ) -> PostView:
+        fetch: bool = True,
+    ) -> PostView | None:
         """Record the channel's id and URL; ``outcome`` "found" when a check found it there.
 
         ``next_snapshot_at``: when its engagement is first read.
@@ -965,9 +974,12 @@ class Store:
                 },
                 extra=[col(Post.lease_owner) == worker],
             )
-        return self.get_post(claim.post.id)
+        # The scheduler passes fetch=False: it does not read the post back.
+        return self.get_post(claim.post.id) if fetch else None
 
-    def mark_failed(self, claim: Claim, *, worker: str, error: str) -> PostView:
+    def mark_failed(
+        self, claim: Claim, *, worker: str, error: str, fetch: bool = True
+    ) -> PostView | None:
         with self._session() as session:
             self._finish_attempt(session, claim.attempt_id, outcome="failed", error=error)
             self._move(
@@ -977,7 +989,8 @@ class Store:
                 {"last_error": error, "lease_owner": None, "lease_expires_at": None},
                 extra=[col(Post.lease_owner) == worker],
             )
-        return self.get_post(claim.post.id)
+        # The scheduler passes fetch=False: it does not read the post back.
+        return self.get_post(claim.post.id) if fetch else None
 
     def requeue(
         self,
@@ -989,7 +1002,8 @@ class Store:
         outcome: str,
         needs_check: bool = False,
         refund: bool = False,
-    ) -> PostView:
+        fetch: bool = True,
+    ) -> PostView | None:
         """Put a claimed post back in the queue, due at ``at`` (a retry or a release).
 
         ``refund``: the try does not count against the post's attempts (the
@@ -1018,9 +1032,12 @@ class Store:
                 values,
                 extra=[col(Post.lease_owner) == worker],
             )
-        return self.get_post(claim.post.id)
+        # The scheduler passes fetch=False: it does not read the post back.
+        return self.get_post(claim.post.id) if fetch else None
 
-    def mark_in_doubt(self, claim: Claim, *, worker: str, reason: str) -> PostView:
+    def mark_in_doubt(
+        self, claim: Claim, *, worker: str, reason: str, fetch: bool = True
+    ) -> PostView | None:
         """The channel cannot tell whether the post is there: a person decides."""
         with self._session() as session:
             self._finish_attempt(session, claim.attempt_id, outcome="in_doubt", error=reason)
@@ -1031,7 +1048,8 @@ class Store:
                 {"last_error": reason, "lease_owner": None, "lease_expires_at": None},
                 extra=[col(Post.lease_owner) == worker],
             )
-        return self.get_post(claim.post.id)
+        # The scheduler passes fetch=False: it does not read the post back.
+        return self.get_post(claim.post.id) if fetch else None
 
     def confirm(self, post_id: int, *, external_id: str, url: str | None, by: str) -> PostView:
         """A person found the post in doubt on the channel: record it as published."""
@@ -1219,10 +1237,11 @@ class Store:
         with self._session() as session:
             return list(session.exec(select(Worker).order_by(col(Worker.heartbeat_at).desc())))
 
-    def release(self, claim: Claim, *, worker: str) -> PostView:
+    def release(self, claim: Claim, *, worker: str) -> None:
         """Give back a post this worker claimed but never sent (shutting down)."""
-        return self.requeue(
+        self.requeue(
             claim,
+            fetch=False,
             worker=worker,
             at=claim.post.scheduled_at or utcnow(),
             error=None,

@@ -184,6 +184,7 @@ class Publisher:
         if adapter is None:
             self.store.mark_failed(
                 claim,
+                fetch=False,
                 worker=self.worker,
                 error=f"channel {post.channel!r} is not configured (or is disabled) any more",
             )
@@ -194,6 +195,7 @@ class Publisher:
                 # Never publish a post without the link it was meant to carry.
                 self.store.mark_failed(
                     claim,
+                    fetch=False,
                     worker=self.worker,
                     error="the post must carry its article's link, but the article has no URL; "
                     "publish the article first, or edit this post",
@@ -226,7 +228,7 @@ class Publisher:
                 # An earlier attempt's outcome was unknown and the platform now
                 # says it has this post: that attempt went through after all.
                 return self._after_duplicate(adapter, publication, claim, exc)
-            self.store.mark_failed(claim, worker=self.worker, error=str(exc))
+            self.store.mark_failed(claim, fetch=False, worker=self.worker, error=str(exc))
             log.warning("publish refused: %s", exc, extra=extra)
             return "failed"
         except CredentialsError as exc:
@@ -235,6 +237,7 @@ class Publisher:
             self.store.set_attention(post.channel, str(exc))
             self.store.requeue(
                 claim,
+                fetch=False,
                 worker=self.worker,
                 at=post.scheduled_at or self.clock(),
                 error=str(exc),
@@ -243,7 +246,7 @@ class Publisher:
             log.warning("channel needs attention: %s", exc, extra=extra)
             return "held"
         except ChannelError as exc:
-            self.store.mark_failed(claim, worker=self.worker, error=str(exc))
+            self.store.mark_failed(claim, fetch=False, worker=self.worker, error=str(exc))
             log.warning("publish refused: %s", exc, extra=extra)
             return "failed"
         except Exception as exc:
@@ -252,6 +255,7 @@ class Publisher:
             log.exception("adapter crashed", extra=extra)
             self.store.mark_in_doubt(
                 claim,
+                fetch=False,
                 worker=self.worker,
                 reason=f"internal error in the {post.channel} adapter ({exc!r}); check the "
                 "channel, then confirm or resend the post",
@@ -259,6 +263,7 @@ class Publisher:
             return "in_doubt"
         self.store.mark_published(
             claim,
+            fetch=False,
             worker=self.worker,
             external_id=published.external_id,
             url=published.url,
@@ -281,6 +286,7 @@ class Publisher:
             when = self.retry.next_try(claim.post.attempts, self.clock(), exc.retry_after)
             self.store.requeue(
                 claim,
+                fetch=False,
                 worker=self.worker,
                 at=when,
                 error=f"could not check the channel yet: {exc}",
@@ -294,7 +300,7 @@ class Publisher:
             if tried >= self.retry.max_attempts:
                 # The last try's outcome was unknown; now it is known it failed.
                 error = f"gave up after {tried} attempts: {claim.post.last_error}"
-                self.store.mark_failed(claim, worker=self.worker, error=error)
+                self.store.mark_failed(claim, fetch=False, worker=self.worker, error=error)
                 log.warning("publish failed for good: %s", error, extra=extra)
                 return "failed"
             log.info("not on the channel: sending it again", extra=extra)
@@ -316,7 +322,7 @@ class Publisher:
         if found is None:
             # Not among what appeared since our first attempt: the duplicate is
             # older than anything we sent, so this is a real refusal.
-            self.store.mark_failed(claim, worker=self.worker, error=str(exc))
+            self.store.mark_failed(claim, fetch=False, worker=self.worker, error=str(exc))
             log.warning("publish refused: %s", exc, extra=_context(claim))
             return "failed"
         return self._found(claim, found)
@@ -325,6 +331,7 @@ class Publisher:
         """The post is on the channel already: record it, with the channel's id."""
         self.store.mark_published(
             claim,
+            fetch=False,
             worker=self.worker,
             external_id=found.external_id,
             url=found.url,
@@ -348,7 +355,7 @@ class Publisher:
             "channel, then `visibility posts confirm` (it is there) or `visibility posts "
             "resend` (it is not)"
         )
-        self.store.mark_in_doubt(claim, worker=self.worker, reason=reason)
+        self.store.mark_in_doubt(claim, fetch=False, worker=self.worker, reason=reason)
         log.warning("post in doubt: %s", why, extra=_context(claim))
         return "in_doubt"
 
@@ -361,6 +368,7 @@ class Publisher:
             self.store.pause_channel(post.channel, until=exc.retry_after)
             self.store.requeue(
                 claim,
+                fetch=False,
                 worker=self.worker,
                 at=max(exc.retry_after, post.scheduled_at or exc.retry_after),
                 error=str(exc),
@@ -371,7 +379,7 @@ class Publisher:
             return "retried"
         if post.attempts >= self.retry.max_attempts and not exc.reached:
             error = f"gave up after {post.attempts} attempts: {exc}"
-            self.store.mark_failed(claim, worker=self.worker, error=error)
+            self.store.mark_failed(claim, fetch=False, worker=self.worker, error=error)
             log.warning("publish failed for good: %s", error, extra=extra)
             return "failed"
         # After the last attempt whose outcome is unknown, one more claim only
@@ -379,6 +387,7 @@ class Publisher:
         when = self.retry.next_try(post.attempts, self.clock(), exc.retry_after)
         self.store.requeue(
             claim,
+            fetch=False,
             worker=self.worker,
             at=when,
             error=str(exc),
