@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, or_, update
+from sqlalchemy import Engine, and_, bindparam, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -242,6 +242,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._candidates_stmt: Any = None
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -658,6 +659,20 @@ class Store:
     def _due_filter(self, now: datetime) -> Any:
         return and_(self._ready_filter(), col(Post.scheduled_at) <= now)
 
+    def _candidates(self) -> Any:
+        """The claim's candidate query, built once: building it costs more than running it."""
+        if self._candidates_stmt is None:
+            stmt = (
+                select(col(Post.id), col(Post.channel_id), col(Post.kind))
+                .where(self._ready_filter(), col(Post.scheduled_at) <= bindparam("now"))
+                .order_by(col(Post.scheduled_at), col(Post.id))
+                .limit(bindparam("limit"))
+            )
+            if self.engine.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True, of=Post)
+            self._candidates_stmt = stmt
+        return self._candidates_stmt
+
     def claim_due(
         self,
         *,
@@ -678,18 +693,12 @@ class Store:
         share it) and fewer than ``platform_cap`` posts of its platform are
         in flight.
         """
-        candidates_stmt = (
-            select(col(Post.id), col(Post.channel_id), col(Post.kind))
-            .where(self._due_filter(now))
-            .order_by(col(Post.scheduled_at), col(Post.id))
-            .limit(limit * 4)
-        )
         postgres = self.engine.dialect.name == "postgresql"
-        if postgres:
-            candidates_stmt = candidates_stmt.with_for_update(skip_locked=True, of=Post)
         claims: list[Claim] = []
         with self._session() as session:
-            candidates = session.exec(candidates_stmt).all()
+            candidates = session.exec(
+                self._candidates(), params={"now": now, "limit": limit * 4}
+            ).all()
             if not candidates:
                 return []
             paced = {

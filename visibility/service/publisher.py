@@ -85,8 +85,9 @@ class Publisher:
         self.worker = worker
         self.lease = lease
         self.threads = threads
-        # Claim ahead: twice the threads in flight, so claiming overlaps publishing.
-        self.batch = batch or threads * 2
+        # Claim ahead: four times the threads in flight, claimed half a batch at a
+        # time, so claiming overlaps publishing and each claim takes several posts.
+        self.batch = batch or threads * 4
         self.platform_cap = platform_cap
         self.retry = retry or RetryPolicy()
         self.clock = clock
