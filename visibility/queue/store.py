@@ -164,6 +164,13 @@ def _known_id(value: int, what: str) -> int:
     return value
 
 
+def _posts_with_channel() -> Any:
+    """Posts joined with their channel account: what every PostView is made from."""
+    return select(Post, ChannelAccount).join(
+        ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id)
+    )
+
+
 def _lock_key(name: str) -> int:
     """A stable 63-bit key for a PostgreSQL advisory lock."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
@@ -348,11 +355,7 @@ class Store:
     def post_with_url(self, url: str) -> PostView | None:
         """The published post whose channel URL this is (our own article in a feed)."""
         with self._session() as session:
-            row = session.exec(
-                select(Post, ChannelAccount)
-                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
-                .where(col(Post.external_url) == url)
-            ).first()
+            row = session.exec(_posts_with_channel().where(col(Post.external_url) == url)).first()
             return None if row is None else _post_view(row[0], row[1])
 
     def add_news(
@@ -470,11 +473,7 @@ class Store:
     def get_post(self, post_id: int) -> PostView:
         _known_id(post_id, "post")
         with self._session() as session:
-            row = session.exec(
-                select(Post, ChannelAccount)
-                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
-                .where(col(Post.id) == post_id)
-            ).one_or_none()
+            row = session.exec(_posts_with_channel().where(col(Post.id) == post_id)).one_or_none()
             if row is None:
                 raise NotFoundError(f"no post {post_id}; `visibility posts list` shows the ids")
             return _post_view(row[0], row[1])
@@ -487,9 +486,7 @@ class Store:
         news_item_id: int | None = None,
         limit: int = 500,
     ) -> list[PostView]:
-        stmt = select(Post, ChannelAccount).join(
-            ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id)
-        )
+        stmt = _posts_with_channel()
         if status:
             stmt = stmt.where(col(Post.status).in_([s.value for s in status]))
         if channel is not None:
@@ -505,8 +502,7 @@ class Store:
         pending = [PostStatus.DRAFT, PostStatus.APPROVED, PostStatus.SCHEDULED]
         with self._session() as session:
             rows = session.exec(
-                select(Post, ChannelAccount)
-                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                _posts_with_channel()
                 .where(col(Post.link_post_id) == post_id)
                 .where(col(Post.status).in_([s.value for s in pending]))
                 .order_by(col(Post.id))
@@ -751,11 +747,7 @@ class Store:
                     in_flight[kind] += 1
             if not taken:
                 return []
-            rows = session.exec(
-                select(Post, ChannelAccount)
-                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
-                .where(col(Post.id).in_(taken))
-            ).all()
+            rows = session.exec(_posts_with_channel().where(col(Post.id).in_(taken))).all()
             # Only posts to verify need their first attempt's time: usually none.
             to_check = [p.id for p, _ in rows if p.needs_check]
             firsts = (
@@ -1103,8 +1095,7 @@ class Store:
         """Scheduled posts due before ``before`` (missed while nothing ran), oldest first."""
         with self._session() as session:
             rows = session.exec(
-                select(Post, ChannelAccount)
-                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                _posts_with_channel()
                 .where(col(Post.status) == PostStatus.SCHEDULED.value)
                 .where(col(Post.scheduled_at) < before)
                 .where(col(Post.needs_check).is_(False))
@@ -1118,8 +1109,7 @@ class Store:
         """Published posts whose next engagement reading is due, oldest first."""
         with self._session() as session:
             rows = session.exec(
-                select(Post, ChannelAccount)
-                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                _posts_with_channel()
                 .where(col(Post.status) == PostStatus.PUBLISHED.value)
                 .where(col(Post.next_snapshot_at) <= now)
                 .where(col(Post.external_id).is_not(None))
@@ -1204,8 +1194,7 @@ class Store:
     ) -> list[PostView]:
         """Posts published in [start, end), oldest first, for reports."""
         stmt = (
-            select(Post, ChannelAccount)
-            .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+            _posts_with_channel()
             .where(col(Post.status) == PostStatus.PUBLISHED.value)
             .where(col(Post.published_at) >= start)
             .where(col(Post.published_at) < end)
@@ -1279,8 +1268,7 @@ class Store:
     def failed_posts(self, *, since: datetime) -> list[PostView]:
         with self._session() as session:
             rows = session.exec(
-                select(Post, ChannelAccount)
-                .join(ChannelAccount, col(ChannelAccount.id) == col(Post.channel_id))
+                _posts_with_channel()
                 .where(col(Post.status) == PostStatus.FAILED.value)
                 .where(col(Post.updated_at) >= since)
                 .order_by(col(Post.updated_at))

@@ -555,13 +555,7 @@ class GraphEmulator(Emulator):
         if not set(needed) <= token.permissions:
             raise self.error(message, code)
 
-    # -- routes ----------------------------------------------------------------------------
-
-    @route("POST", V + r"/(?P<object_id>[^/]+)/feed")
-    @graph_call
-    def post_feed(self, request: Request, token: PageToken) -> Response:
-        page_id = request.params["object_id"]
-        self._page(request, token, page_id)
+    def _require_posting(self, token: PageToken) -> None:
         self._require(
             token,
             POSTING_PERMISSIONS,
@@ -569,6 +563,15 @@ class GraphEmulator(Emulator):
             "pages_manage_posts permission with page token",
             200,
         )
+
+    # -- routes ----------------------------------------------------------------------------
+
+    @route("POST", V + r"/(?P<object_id>[^/]+)/feed")
+    @graph_call
+    def post_feed(self, request: Request, token: PageToken) -> Response:
+        page_id = request.params["object_id"]
+        self._page(request, token, page_id)
+        self._require_posting(token)
         params = _params(request)
         message = params.get("message")
         link = params.get("link")
@@ -655,13 +658,7 @@ class GraphEmulator(Emulator):
     def post_photo(self, request: Request, token: PageToken) -> Response:
         page_id = request.params["object_id"]
         self._page(request, token, page_id)
-        self._require(
-            token,
-            POSTING_PERMISSIONS,
-            "(#200) If posting to a page, requires both pages_read_engagement and "
-            "pages_manage_posts permission with page token",
-            200,
-        )
+        self._require_posting(token)
         params = _params(request)
         files = _multipart_files(request)
         if "source" not in files and not params.get("url"):

@@ -75,10 +75,15 @@ class Fault:
 
 
 def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
-    """Register an emulator method for ``method`` and a path regex (named groups → params)."""
+    """Register an emulator method for ``method`` and a path regex (named groups → params).
+
+    ``method`` may name several methods separated by commas (``"GET,POST"``)
+    when one handler serves them all.
+    """
 
     def register(func: Handler) -> Handler:
-        func._route = (method.upper(), re.compile(f"^{pattern}$"))  # type: ignore[attr-defined]
+        methods = tuple(m.strip().upper() for m in method.split(","))
+        func._route = (methods, re.compile(f"^{pattern}$"))  # type: ignore[attr-defined]
         return func
 
     return register
@@ -87,7 +92,7 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 class Emulator:
     """Base of the platform emulators: start, stop, record, inject faults."""
 
-    routes: ClassVar[list[tuple[str, re.Pattern[str], str]]]
+    routes: ClassVar[list[tuple[tuple[str, ...], re.Pattern[str], str]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -226,12 +231,12 @@ class Emulator:
 
     def _route(self, request: Request) -> Response:
         allowed = False
-        for method, pattern, name in self.routes:
+        for methods, pattern, name in self.routes:
             match = pattern.match(request.path)
             if match is None:
                 continue
             allowed = True
-            if method != request.method:
+            if request.method not in methods:
                 continue
             bound = Request(**{**request.__dict__, "params": match.groupdict()})
             try:

@@ -420,28 +420,12 @@ class WordPressEmulator(Emulator):
 
     # -- HTTP entry points ---------------------------------------------------------
 
-    @route("GET", r"/wp-json(?P<rest>/.*)?")
-    def _pretty_get(self, request: Request) -> Response:
+    @route("GET,POST,DELETE", r"/wp-json(?P<rest>/.*)?")
+    def _pretty_route(self, request: Request) -> Response:
         return self._pretty(request)
 
-    @route("POST", r"/wp-json(?P<rest>/.*)?")
-    def _pretty_post(self, request: Request) -> Response:
-        return self._pretty(request)
-
-    @route("DELETE", r"/wp-json(?P<rest>/.*)?")
-    def _pretty_delete(self, request: Request) -> Response:
-        return self._pretty(request)
-
-    @route("GET", r"/")
-    def _home_get(self, request: Request) -> Response:
-        return self._home(request)
-
-    @route("POST", r"/")
-    def _home_post(self, request: Request) -> Response:
-        return self._home(request)
-
-    @route("DELETE", r"/")
-    def _home_delete(self, request: Request) -> Response:
+    @route("GET,POST,DELETE", r"/")
+    def _home_route(self, request: Request) -> Response:
         return self._home(request)
 
     def not_found(self, request: Request) -> Response:
