@@ -14,7 +14,7 @@ import pytest
 from visibility.config.channels import ChannelConfig, PacingConfig, parse_channels
 from visibility.news.model import ParsedNews
 from visibility.queue.states import PostStatus
-from visibility.queue.store import Draft, Store
+from visibility.queue.store import Draft, Store, Success
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -85,6 +85,55 @@ def test_a_dead_workers_posts_are_recovered_to_be_checked_first(store: Store) ->
     done = store.mark_published(again, worker="w2", external_id="1", url=None, outcome="found")
     assert done.status is PostStatus.PUBLISHED and not done.needs_check
     assert [a.outcome for a in store.attempts(post_id)] == ["lost", "found"]
+
+
+def test_a_batch_of_outcomes_is_recorded_in_one_go(store: Store) -> None:
+    ids = scheduled_tweets(store, 5)
+    claims = store.claim_due(worker="w", now=NOW, lease=LEASE, limit=5)
+    assert sorted(c.post.id for c in claims) == ids
+    assert len({c.attempt_id for c in claims}) == 5
+    at = NOW + timedelta(seconds=2)
+    first = NOW + timedelta(hours=1)
+    done = [
+        Success(c, f"x-{c.post.id}", f"https://x.example/{c.post.id}", at, next_snapshot_at=first)
+        for c in claims
+    ]
+    assert store.record_published(done, worker="w") == []
+    for post_id in ids:
+        post = store.get_post(post_id)
+        assert (post.status, post.external_id, post.external_url) == (
+            PostStatus.PUBLISHED,
+            f"x-{post_id}",
+            f"https://x.example/{post_id}",
+        )
+        assert (post.published_at, post.next_snapshot_at, post.lease_owner) == (at, first, None)
+        (attempt,) = store.attempts(post_id)
+        assert (attempt.outcome, attempt.external_id) == ("published", f"x-{post_id}")
+        assert attempt.finished_at is not None
+    assert store.record_published([], worker="w") == []
+
+
+def test_a_batch_records_the_rest_when_leases_were_lost(store: Store) -> None:
+    ids = scheduled_tweets(store, 3)
+    mine = store.claim_due(worker="w1", now=NOW, lease=LEASE, limit=2)
+    late = store.claim_due(worker="w1", now=NOW + LEASE, lease=LEASE, limit=1)
+    # The first two leases lapse and recovery takes them; a second worker
+    # claims one of them again, the other waits in the queue to be checked.
+    assert sorted(store.recover_expired(NOW + LEASE + timedelta(seconds=1))) == sorted(
+        c.post.id for c in mine
+    )
+    (again,) = store.claim_due(worker="w2", now=NOW + LEASE * 2, lease=LEASE, limit=1)
+    batch = [Success(c, f"x-{c.post.id}", None, NOW + LEASE) for c in [*mine, *late]]
+    lost = store.record_published(batch, worker="w1")
+    assert sorted(lost) == sorted(c.post.id for c in mine)
+    # The late claim is recorded; the others are untouched, their attempts "lost".
+    assert store.get_post(late[0].post.id).status is PostStatus.PUBLISHED
+    assert store.get_post(again.post.id).lease_owner == "w2"
+    for claim in mine:
+        post = store.get_post(claim.post.id)
+        assert post.status is not PostStatus.PUBLISHED and post.needs_check
+        assert store.attempts(claim.post.id)[0].outcome == "lost"
+    assert set(ids) == {c.post.id for c in [*mine, *late]}
 
 
 def test_heartbeats_keep_a_lease_alive(store: Store) -> None:

@@ -10,19 +10,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, exists, func, or_, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    update,
+)
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from visibility.config.channels import Channel
-from visibility.errors import NotFoundError, TransitionError
+from visibility.errors import NotFoundError, TransitionError, VisibilityError
 from visibility.news.model import ParsedNews
 from visibility.queue import states
 from visibility.queue.models import (
@@ -153,6 +167,22 @@ class Claim:
     check_since: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Success:
+    """A claimed post the channel now has, to be recorded as published."""
+
+    claim: Claim
+    external_id: str
+    url: str | None
+    at: datetime  # when it was published
+    outcome: str = "published"  # "found": a check found it on the channel
+    next_snapshot_at: datetime | None = None  # when its engagement is first read
+
+
+class _LeaseLost(Exception):
+    """A batch met a post this worker no longer holds: undo the batch."""
+
+
 _MAX_ID = 2**63 - 1  # the widest integer column either database holds
 
 
@@ -211,37 +241,165 @@ def _news_view(row: NewsItem) -> NewsView:
     )
 
 
+#: PostView fields taken as they are from the post's columns.
+_POST_FIELDS = tuple(
+    f.name for f in fields(PostView) if f.name not in ("channel", "channel_kind", "status")
+)
+
+
 def _post_view(post: Post, channel: ChannelAccount) -> PostView:
     assert post.id is not None
     return PostView(
-        id=post.id,
-        news_item_id=post.news_item_id,
         channel=channel.name,
         channel_kind=channel.kind,
-        kind=post.kind,
         status=PostStatus(post.status),
-        title=post.title,
-        body=post.body,
-        excerpt=post.excerpt,
-        link_url=post.link_url,
-        link_post_id=post.link_post_id,
-        scheduled_at=post.scheduled_at,
-        author=post.author,
-        approved_by=post.approved_by,
-        approved_at=post.approved_at,
-        attempts=post.attempts,
-        needs_check=post.needs_check,
-        next_snapshot_at=post.next_snapshot_at,
-        snapshot_failures=post.snapshot_failures,
-        external_id=post.external_id,
-        external_url=post.external_url,
-        published_at=post.published_at,
-        last_error=post.last_error,
-        lease_owner=post.lease_owner,
-        lease_expires_at=post.lease_expires_at,
-        created_at=post.created_at,
-        updated_at=post.updated_at,
+        **{name: getattr(post, name) for name in _POST_FIELDS},
     )
+
+
+def _post_view_of_row(row: RowMapping) -> PostView:
+    """The same from a Core row of the post's columns plus channel_name and channel_kind."""
+    return PostView(
+        channel=row["channel_name"],
+        channel_kind=row["channel_kind"],
+        status=PostStatus(row["status"]),
+        **{name: row[name] for name in _POST_FIELDS},
+    )
+
+
+def _refusal(db: Session | Connection, move: Move, post_id: int) -> VisibilityError:
+    """Why a guarded move found no row to change, in words."""
+    current = db.execute(select(col(Post.status)).where(col(Post.id) == post_id)).scalar()
+    if current is None:
+        return NotFoundError(f"no post {post_id}; `visibility posts list` shows the ids")
+    status = PostStatus(current)
+    if move.allowed_from(status):
+        return TransitionError(f"post {post_id} changed while {move.verb}; try again")
+    return TransitionError(move.refusal(post_id, status))
+
+
+def _ready_filter() -> Any:
+    """Scheduled posts that may go out once their time comes: their article (if they
+    carry its link) is published and their channel is not held for attention."""
+    article = aliased(Post)
+    link_ready = or_(
+        col(Post.link_post_id).is_(None),
+        exists().where(
+            and_(
+                col(article.id) == col(Post.link_post_id),
+                col(article.status) == PostStatus.PUBLISHED.value,
+            )
+        ),
+    )
+    held = select(col(ChannelAccount.id)).where(col(ChannelAccount.attention).is_not(None))
+    return and_(
+        col(Post.status) == PostStatus.SCHEDULED.value,
+        link_ready,
+        col(Post.channel_id).not_in(held),
+    )
+
+
+_POST: Table = SQLModel.metadata.tables["post"]
+_ACCOUNT: Table = SQLModel.metadata.tables["channel_account"]
+_ATTEMPT: Table = SQLModel.metadata.tables["publish_attempt"]
+
+
+def _sole_source(move: Move) -> str:
+    (source,) = move.sources
+    return source.value
+
+
+def _candidates_statement(dialect: str) -> Any:
+    stmt = (
+        select(col(Post.id), col(Post.channel_id), col(Post.kind))
+        .where(_ready_filter(), col(Post.scheduled_at) <= bindparam("now"))
+        .order_by(col(Post.scheduled_at), col(Post.id))
+        .limit(bindparam("limit"))
+    )
+    if dialect == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Post)
+    return stmt
+
+
+def _ids() -> Any:
+    return bindparam("ids", expanding=True)
+
+
+#: The publishing path's statements, by name; ``Store._hot`` builds each once.
+_HOT_STATEMENTS: dict[str, Callable[[str], Any]] = {
+    "candidates": _candidates_statement,
+    "pacing": lambda _: sa_select(
+        _ACCOUNT.c.id, _ACCOUNT.c.min_gap_seconds, _ACCOUNT.c.max_posts, _ACCOUNT.c.next_send_at
+    ),
+    "pacing_of": lambda _: sa_select(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("id")),
+    "platform_lock": lambda _: sa_select(
+        func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))
+    ),
+    "platform_in_flight": lambda _: (
+        sa_select(func.count())
+        .select_from(_POST)
+        .where(_POST.c.status == PostStatus.PUBLISHING.value, _POST.c.kind == bindparam("kind"))
+    ),
+    "claim": lambda _: (
+        update(_POST)
+        .where(_POST.c.id.in_(_ids()), _POST.c.status == _sole_source(states.CLAIM))
+        .values(
+            status=states.CLAIM.target.value,
+            lease_owner=bindparam("worker"),
+            lease_expires_at=bindparam("until"),
+            attempts=_POST.c.attempts + 1,
+            updated_at=bindparam("now"),
+        )
+        .returning(_POST.c.id)
+    ),
+    "claimed": lambda _: (
+        sa_select(
+            _POST, _ACCOUNT.c.name.label("channel_name"), _ACCOUNT.c.kind.label("channel_kind")
+        )
+        .join(_ACCOUNT, _ACCOUNT.c.id == _POST.c.channel_id)
+        .where(_POST.c.id.in_(_ids()))
+    ),
+    "first_attempts": lambda _: (
+        sa_select(_ATTEMPT.c.post_id, func.min(_ATTEMPT.c.started_at))
+        .where(_ATTEMPT.c.post_id.in_(_ids()))
+        .group_by(_ATTEMPT.c.post_id)
+    ),
+    "urls": lambda _: sa_select(_POST.c.id, _POST.c.external_url).where(_POST.c.id.in_(_ids())),
+    "open_attempts": lambda _: insert(_ATTEMPT).returning(
+        _ATTEMPT.c.id, _ATTEMPT.c.post_id, sort_by_parameter_order=True
+    ),
+    # Executed with one parameter set per post: a batch of outcomes in one go.
+    "succeed": lambda _: (
+        update(_POST)
+        .where(
+            _POST.c.id == bindparam("b_id"),
+            _POST.c.status == _sole_source(states.SUCCEED),
+            _POST.c.lease_owner == bindparam("b_worker"),
+        )
+        .values(
+            status=states.SUCCEED.target.value,
+            external_id=bindparam("b_external_id"),
+            external_url=bindparam("b_url"),
+            published_at=bindparam("b_at"),
+            next_snapshot_at=bindparam("b_next"),
+            updated_at=bindparam("b_now"),
+            lease_owner=None,
+            lease_expires_at=None,
+            last_error=None,
+            needs_check=False,
+        )
+    ),
+    "finish_attempt": lambda _: (
+        update(_ATTEMPT)
+        .where(_ATTEMPT.c.id == bindparam("b_id"))
+        .values(
+            finished_at=bindparam("b_now"),
+            outcome=bindparam("b_outcome"),
+            external_id=bindparam("b_external_id"),
+            error=None,
+        )
+    ),
+}
 
 
 class Store:
@@ -249,7 +407,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._candidates_stmt: Any = None
+        self._prepared: dict[str, Any] = {}
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -553,13 +711,7 @@ class Store:
         )
         if session.execute(stmt).rowcount == 1:  # type: ignore[attr-defined]
             return
-        current = session.execute(select(col(Post.status)).where(col(Post.id) == post_id)).scalar()
-        if current is None:
-            raise NotFoundError(f"no post {post_id}; `visibility posts list` shows the ids")
-        status = PostStatus(current)
-        if move.allowed_from(status):
-            raise TransitionError(f"post {post_id} changed while {move.verb}; try again")
-        raise TransitionError(move.refusal(post_id, status))
+        raise _refusal(session, move, post_id)
 
     def edit(
         self,
@@ -632,42 +784,19 @@ class Store:
 
     # -- the scheduler's side ---------------------------------------------
 
-    def _ready_filter(self) -> Any:
-        """Scheduled posts that may go out once their time comes: their article (if they
-        carry its link) is published and their channel is not held for attention."""
-        article = aliased(Post)
-        link_ready = or_(
-            col(Post.link_post_id).is_(None),
-            exists().where(
-                and_(
-                    col(article.id) == col(Post.link_post_id),
-                    col(article.status) == PostStatus.PUBLISHED.value,
-                )
-            ),
-        )
-        held = select(col(ChannelAccount.id)).where(col(ChannelAccount.attention).is_not(None))
-        return and_(
-            col(Post.status) == PostStatus.SCHEDULED.value,
-            link_ready,
-            col(Post.channel_id).not_in(held),
-        )
-
     def _due_filter(self, now: datetime) -> Any:
-        return and_(self._ready_filter(), col(Post.scheduled_at) <= now)
+        return and_(_ready_filter(), col(Post.scheduled_at) <= now)
 
-    def _candidates(self) -> Any:
-        """The claim's candidate query, built once: building it costs more than running it."""
-        if self._candidates_stmt is None:
-            stmt = (
-                select(col(Post.id), col(Post.channel_id), col(Post.kind))
-                .where(self._ready_filter(), col(Post.scheduled_at) <= bindparam("now"))
-                .order_by(col(Post.scheduled_at), col(Post.id))
-                .limit(bindparam("limit"))
-            )
-            if self.engine.dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True, of=Post)
-            self._candidates_stmt = stmt
-        return self._candidates_stmt
+    def _hot(self, name: str) -> Any:
+        """A statement of the publishing path, built once per store.
+
+        Building and cache-keying a SQLAlchemy statement costs several times
+        what SQLite takes to run it; these run for every post published.
+        """
+        stmt = self._prepared.get(name)
+        if stmt is None:
+            stmt = self._prepared[name] = _HOT_STATEMENTS[name](self.engine.dialect.name)
+        return stmt
 
     def claim_due(
         self,
@@ -683,26 +812,25 @@ class Store:
         The candidates are read and claimed in one transaction: on PostgreSQL
         with ``FOR UPDATE SKIP LOCKED``, so workers take different posts
         without waiting for each other; on SQLite under the write lock taken
-        at ``BEGIN IMMEDIATE``. Each claim is still a guarded ``UPDATE``. A
-        post is only taken when its channel's pacing allows (a minimum gap,
-        a budget per window: state kept in the channel's row, so all workers
-        share it) and fewer than ``platform_cap`` posts of its platform are
-        in flight.
+        at ``BEGIN IMMEDIATE``. The claim itself is one guarded ``UPDATE``
+        over the chosen posts. A post is only taken when its channel's pacing
+        allows (a minimum gap, a budget per window: state kept in the
+        channel's row, so all workers share it) and fewer than
+        ``platform_cap`` posts of its platform are in flight.
         """
         postgres = self.engine.dialect.name == "postgresql"
-        claims: list[Claim] = []
-        with self._session() as session:
-            candidates = session.exec(
-                self._candidates(), params={"now": now, "limit": limit * 4}
+        with self.engine.begin() as conn:
+            candidates = conn.execute(
+                self._hot("candidates"), {"now": now, "limit": limit * 4}
             ).all()
             if not candidates:
                 return []
             paced = {
-                a.id: a
-                for a in session.exec(select(ChannelAccount))
-                if a.min_gap_seconds > 0
-                or a.max_posts is not None
-                or (a.next_send_at is not None and a.next_send_at > now)  # paused
+                row.id
+                for row in conn.execute(self._hot("pacing"))
+                if row.min_gap_seconds > 0
+                or row.max_posts is not None
+                or (row.next_send_at is not None and row.next_send_at > now)  # paused
             }
             in_flight: dict[str, int] = {}
             taken: list[int] = []
@@ -714,86 +842,60 @@ class Store:
                         if postgres:
                             # Serialise claims per platform so the cap holds
                             # across workers; released at commit.
-                            session.execute(
-                                select(func.pg_advisory_xact_lock(_lock_key(f"platform:{kind}")))
-                            )
-                        in_flight[kind] = session.exec(
-                            select(func.count())
-                            .select_from(Post)
-                            .where(col(Post.status) == PostStatus.PUBLISHING.value)
-                            .where(col(Post.kind) == kind)
-                        ).one()
+                            key = _lock_key(f"platform:{kind}")
+                            conn.execute(self._hot("platform_lock"), {"key": key})
+                        in_flight[kind] = conn.execute(
+                            self._hot("platform_in_flight"), {"kind": kind}
+                        ).scalar_one()
                     if in_flight[kind] >= platform_cap:
                         continue
-                if channel_id in paced and not self._take_token(session, channel_id, now):
-                    continue
-                claimed = session.execute(
-                    update(Post)
-                    .where(col(Post.id) == post_id)
-                    .where(col(Post.status).in_([s.value for s in states.CLAIM.sources]))
-                    .values(
-                        status=states.CLAIM.target.value,
-                        lease_owner=worker,
-                        lease_expires_at=now + lease,
-                        attempts=col(Post.attempts) + 1,
-                        updated_at=now,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if claimed.rowcount != 1 or post_id is None:  # type: ignore[attr-defined]
+                if channel_id in paced and not self._take_token(conn, channel_id, now):
                     continue
                 taken.append(post_id)
                 if platform_cap is not None:
                     in_flight[kind] += 1
             if not taken:
                 return []
-            rows = session.exec(_posts_with_channel().where(col(Post.id).in_(taken))).all()
+            claimed = conn.execute(
+                self._hot("claim"),
+                {"ids": taken, "worker": worker, "until": now + lease, "now": now},
+            ).all()
+            # Candidates are locked (PostgreSQL) or the database is (SQLite):
+            # the guard only refuses a post whose row changed under us anyway.
+            ids = sorted(row.id for row in claimed)
+            if not ids:
+                return []
+            rows = {row.id: row for row in conn.execute(self._hot("claimed"), {"ids": ids})}
             # Only posts to verify need their first attempt's time: usually none.
-            to_check = [p.id for p, _ in rows if p.needs_check]
-            firsts = (
-                dict(
-                    session.exec(
-                        select(
-                            col(PublishAttempt.post_id), func.min(col(PublishAttempt.started_at))
-                        )
-                        .where(col(PublishAttempt.post_id).in_(to_check))
-                        .group_by(col(PublishAttempt.post_id))
-                    ).all()
-                )
+            to_check = [i for i in ids if rows[i].needs_check]
+            firsts: dict[int, datetime] = (
+                dict(conn.execute(self._hot("first_attempts"), {"ids": to_check}).tuples().all())
                 if to_check
                 else {}
             )
-            attempts = [PublishAttempt(post_id=i, worker=worker, started_at=now) for i in taken]
-            session.add_all(attempts)
-            session.flush()
-            by_id = {post.id: (post, account) for post, account in rows}
-            article_ids = [p.link_post_id for p, _ in rows if p.link_post_id is not None]
-            article_urls = (
-                dict(
-                    session.exec(
-                        select(col(Post.id), col(Post.external_url)).where(
-                            col(Post.id).in_(article_ids)
-                        )
-                    ).all()
-                )
+            article_ids = sorted({r.link_post_id for r in rows.values() if r.link_post_id})
+            article_urls: dict[int, str | None] = (
+                dict(conn.execute(self._hot("urls"), {"ids": article_ids}).tuples().all())
                 if article_ids
                 else {}
             )
-            for attempt in attempts:
-                assert attempt.id is not None
-                post, account = by_id[attempt.post_id]
-                link = post.link_url
-                if post.link_post_id is not None:
-                    link = article_urls.get(post.link_post_id)
-                check_since = firsts.get(attempt.post_id) if post.needs_check else None
-                claims.append(Claim(_post_view(post, account), attempt.id, link, check_since))
+            attempts = conn.execute(
+                self._hot("open_attempts"),
+                [{"post_id": i, "worker": worker, "started_at": now} for i in ids],
+            ).all()
+        claims = []
+        for attempt_id, post_id in attempts:
+            row = rows[post_id]
+            link = row.link_url
+            if row.link_post_id is not None:
+                link = article_urls.get(row.link_post_id)
+            view = _post_view_of_row(row._mapping)
+            claims.append(Claim(view, attempt_id, link, firsts.get(post_id)))
         return claims
 
-    @staticmethod
-    def _take_token(session: Session, channel_id: int, now: datetime) -> bool:
+    def _take_token(self, conn: Connection, channel_id: int, now: datetime) -> bool:
         """Spend one of the channel's sends now, if its gap and budget allow."""
-        account = ChannelAccount
-        row = session.exec(select(account).where(col(account.id) == channel_id)).one()
+        row = conn.execute(self._hot("pacing_of"), {"id": channel_id}).one()
         if row.next_send_at is not None and row.next_send_at > now:
             return False
         fresh_window = row.window_started_at is None or row.window_started_at <= now - timedelta(
@@ -801,8 +903,9 @@ class Store:
         )
         if not fresh_window and row.max_posts is not None and row.window_count >= row.max_posts:
             return False
+        account = ChannelAccount
         # Guarded on the values just read: a worker that lost the race sees 0 rows.
-        done = session.execute(
+        done = conn.execute(
             update(account)
             .where(col(account.id) == channel_id)
             .where(
@@ -817,7 +920,7 @@ class Store:
                 window_count=1 if fresh_window else row.window_count + 1,
             )
         )
-        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+        return done.rowcount == 1
 
     def extend_leases(self, *, worker: str, post_ids: Sequence[int], until: datetime) -> int:
         """Heartbeat: keep this worker's posts in flight leased; returns how many it still holds."""
@@ -899,7 +1002,7 @@ class Store:
         with self._session() as session:
             rows = session.exec(
                 select(col(Post.channel_id), func.min(col(Post.scheduled_at)))
-                .where(self._ready_filter())
+                .where(_ready_filter())
                 .group_by(col(Post.channel_id))
             ).all()
             if not rows:
@@ -955,28 +1058,72 @@ class Store:
 
         ``next_snapshot_at``: when its engagement is first read.
         """
-        with self._session() as session:
-            self._finish_attempt(
-                session, claim.attempt_id, outcome=outcome, external_id=external_id
-            )
-            self._move(
-                session,
-                states.SUCCEED,
-                claim.post.id,
-                {
-                    "external_id": external_id,
-                    "external_url": url,
-                    "published_at": at or utcnow(),
-                    "lease_owner": None,
-                    "lease_expires_at": None,
-                    "last_error": None,
-                    "needs_check": False,
-                    "next_snapshot_at": next_snapshot_at,
-                },
-                extra=[col(Post.lease_owner) == worker],
-            )
-        # The scheduler passes fetch=False: it does not read the post back.
+        done = Success(claim, external_id, url, at or utcnow(), outcome, next_snapshot_at)
+        with self.engine.begin() as conn:
+            try:
+                self._record_published(conn, [done], worker=worker)
+            except _LeaseLost:
+                raise _refusal(conn, states.SUCCEED, claim.post.id) from None
         return self.get_post(claim.post.id) if fetch else None
+
+    def record_published(self, done: Sequence[Success], *, worker: str) -> list[int]:
+        """Record many publishes in one transaction; returns the posts it could not record.
+
+        The scheduler's group commit: one transaction for every post that
+        finished since the last one, instead of one per post. A post is not
+        recorded when this worker no longer holds its lease (it lapsed and
+        recovery took the post); the claim that takes it next asks the
+        channel and finds it there.
+        """
+        if not done:
+            return []
+        try:
+            with self.engine.begin() as conn:
+                self._record_published(conn, done, worker=worker)
+            return []
+        except _LeaseLost:
+            pass
+        # Rare: find out which, recording the others one at a time.
+        lost = []
+        for one in done:
+            try:
+                with self.engine.begin() as conn:
+                    self._record_published(conn, [one], worker=worker)
+            except _LeaseLost:
+                lost.append(one.claim.post.id)
+        return lost
+
+    def _record_published(self, conn: Connection, done: Sequence[Success], *, worker: str) -> None:
+        now = utcnow()
+        moved = conn.execute(
+            self._hot("succeed"),
+            [
+                {
+                    "b_id": _known_id(d.claim.post.id, "post"),
+                    "b_worker": worker,
+                    "b_external_id": d.external_id,
+                    "b_url": d.url,
+                    "b_at": d.at,
+                    "b_next": d.next_snapshot_at,
+                    "b_now": now,
+                }
+                for d in done
+            ],
+        ).rowcount
+        if moved != len(done):
+            raise _LeaseLost
+        conn.execute(
+            self._hot("finish_attempt"),
+            [
+                {
+                    "b_id": d.claim.attempt_id,
+                    "b_now": now,
+                    "b_outcome": d.outcome,
+                    "b_external_id": d.external_id,
+                }
+                for d in done
+            ],
+        )
 
     def mark_failed(
         self, claim: Claim, *, worker: str, error: str, fetch: bool = True

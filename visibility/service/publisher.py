@@ -31,7 +31,7 @@ from visibility.errors import (
     VisibilityError,
 )
 from visibility.metrics import LATENESS
-from visibility.queue.store import Claim, Store
+from visibility.queue.store import Claim, Store, Success
 from visibility.queue.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class Publisher:
         batch before more work is taken.
         """
         result = PassResult()
-        in_flight: dict[Future[str], Claim] = {}
+        in_flight: dict[Future[str | Success], Claim] = {}
         exhausted = False
         while True:
             room = self.batch - len(in_flight)
@@ -129,9 +129,15 @@ class Publisher:
             if not in_flight:
                 break
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            published: list[Success] = []
             for future in done:
                 claim = in_flight.pop(future)
-                getattr(result, future.result()).append(claim.post.id)
+                outcome = future.result()
+                if isinstance(outcome, Success):
+                    published.append(outcome)
+                else:
+                    getattr(result, outcome).append(claim.post.id)
+            self._record(published, result)
             if exhausted and not in_flight:
                 # Posts published just now may have released others (social
                 # posts waiting for their article): look once more.
@@ -157,28 +163,65 @@ class Publisher:
         with self._in_flight_lock:
             return len(self._in_flight)
 
-    def _guarded(self, claim: Claim) -> str:
+    def _record(self, published: list[Success], result: PassResult) -> None:
+        """Record the posts the channels accepted since the last call, in one transaction.
+
+        A group commit: publish threads hand their successes back instead of
+        writing one transaction each. Until it is recorded, a post stays in
+        flight, so the heartbeat keeps its lease.
+        """
+        if not published:
+            return
+        try:
+            lost = set(self.store.record_published(published, worker=self.worker))
+        except Exception:
+            # The database is unreachable: the leases will lapse, and recovery
+            # checks each channel before anything is sent again.
+            log.exception("could not record %d published posts", len(published))
+            lost = {done.claim.post.id for done in published}
+        for done in published:
+            claim = done.claim
+            extra = _context(claim)
+            if claim.post.id in lost:
+                # Recovery took the post when its lease lapsed; it checks the
+                # channel (and finds it) before anything is sent again.
+                log.error("could not record the outcome: the lease was lost", extra=extra)
+                result.in_doubt.append(claim.post.id)
+            elif done.outcome == "found":
+                log.info("already on the channel as %s", done.url or done.external_id, extra=extra)
+                result.published.append(claim.post.id)
+            else:
+                log.info("published %s", done.url or done.external_id, extra=extra)
+                result.published.append(claim.post.id)
+        with self._in_flight_lock:
+            self._in_flight.difference_update(done.claim.post.id for done in published)
+
+    def _guarded(self, claim: Claim) -> str | Success:
         with self._in_flight_lock:
             self._in_flight.add(claim.post.id)
+        outcome: str | Success = "in_doubt"
         try:
             if self.stopping.is_set():
                 # Claimed, but shutdown came before the adapter was called.
                 self.store.release(claim, worker=self.worker)
-                return "released"
-            return self._publish(claim)
+                outcome = "released"
+            else:
+                outcome = self._publish(claim)
         except VisibilityError:
             # The outcome could not be recorded (the lease was lost to
             # recovery, say). Leave the post to recovery, which checks the
             # channel before anything is sent again.
             log.exception("could not record the outcome", extra=_context(claim))
-            return "in_doubt"
         finally:
-            with self._in_flight_lock:
-                self._in_flight.discard(claim.post.id)
+            # A success is still in flight until run_due records it.
+            if not isinstance(outcome, Success):
+                with self._in_flight_lock:
+                    self._in_flight.discard(claim.post.id)
+        return outcome
 
     # -- one post -------------------------------------------------------------
 
-    def _publish(self, claim: Claim) -> str:
+    def _publish(self, claim: Claim) -> str | Success:
         post = claim.post
         extra = _context(claim)
         adapter = self.adapters.get(post.channel)
@@ -262,19 +305,11 @@ class Publisher:
                 "channel, then confirm or resend the post",
             )
             return "in_doubt"
-        self.store.mark_published(
-            claim,
-            fetch=False,
-            worker=self.worker,
-            external_id=published.external_id,
-            url=published.url,
-            next_snapshot_at=self._first_reading(),
-            at=self.clock(),
-        )
-        log.info("published %s", published.url or published.external_id, extra=extra)
-        return "published"
+        return self._success(claim, published, "published")
 
-    def _verify(self, adapter: Adapter, publication: Publication, claim: Claim) -> str | None:
+    def _verify(
+        self, adapter: Adapter, publication: Publication, claim: Claim
+    ) -> str | Success | None:
         """Look for the post on the channel; ``None`` means it is not there: send it."""
         assert claim.check_since is not None
         extra = _context(claim)
@@ -310,7 +345,7 @@ class Publisher:
 
     def _after_duplicate(
         self, adapter: Adapter, publication: Publication, claim: Claim, exc: Exception
-    ) -> str:
+    ) -> str | Success:
         """A duplicate refusal after an attempt with an unknown outcome: whose post is it?"""
         assert claim.check_since is not None
         try:
@@ -328,27 +363,14 @@ class Publisher:
             return "failed"
         return self._found(claim, found)
 
-    def _found(self, claim: Claim, found: Published) -> str:
+    def _found(self, claim: Claim, found: Published) -> Success:
         """The post is on the channel already: record it, with the channel's id."""
-        self.store.mark_published(
-            claim,
-            fetch=False,
-            worker=self.worker,
-            external_id=found.external_id,
-            url=found.url,
-            outcome="found",
-            next_snapshot_at=self._first_reading(),
-            at=self.clock(),
-        )
-        log.info(
-            "already on the channel as %s", found.url or found.external_id, extra=_context(claim)
-        )
-        return "published"
+        return self._success(claim, found, "found")
 
-    def _first_reading(self) -> datetime | None:
-        if self.first_reading_after is None:
-            return None
-        return self.clock() + self.first_reading_after
+    def _success(self, claim: Claim, published: Published, outcome: str) -> Success:
+        now = self.clock()
+        first = None if self.first_reading_after is None else now + self.first_reading_after
+        return Success(claim, published.external_id, published.url, now, outcome, first)
 
     def _doubt(self, claim: Claim, why: str) -> str:
         reason = (

@@ -51,10 +51,9 @@ from urllib.parse import urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
-from twitter_text import extract_urls_with_indices
 
 from visibility.testing.server import Emulator, Request, Response, route
-from visibility.text.tweet import MAX_TWEET_LENGTH, weighted_length
+from visibility.text.tweet import MAX_TWEET_LENGTH, url_spans, weighted_length
 
 REAL_API: Final = "https://api.twitter.com"
 _TWEPOCH_MS: Final = 1288834974657  # X's snowflake epoch
@@ -122,8 +121,7 @@ def shorten_links(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     pieces: list[str] = []
     position = 0
-    for entity in extract_urls_with_indices(text):
-        start, end = entity["indices"]
+    for start, end in url_spans(text):
         pieces += [text[position:start], "https://t.co/" + _random(_TCO_LENGTH)]
         position = end
     pieces.append(text[position:])

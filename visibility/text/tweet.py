@@ -131,4 +131,12 @@ def extract_urls(text: str) -> list[str]:
     These are the spans X replaces by a t.co link and counts as :data:`URL_LENGTH`.
     """
     normalized = unicodedata.normalize("NFC", text)
-    return [str(entity["url"]) for entity in twitter_text.extract_urls_with_indices(normalized)]
+    return [normalized[start:end] for start, end in url_spans(normalized)]
+
+
+def url_spans(text: str) -> list[tuple[int, int]]:
+    """Where twitter-text finds URLs in ``text`` (already NFC): (start, end) offsets."""
+    return [
+        (int(entity["indices"][0]), int(entity["indices"][1]))
+        for entity in twitter_text.extract_urls_with_indices(text)
+    ]
