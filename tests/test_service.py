@@ -140,6 +140,26 @@ def dry(app: Visibility, channel: str) -> DryRunAdapter:
     )
 
 
+def test_one_pass_publishes_the_article_then_the_posts_that_waited_for_it(
+    app: Visibility,
+) -> None:
+    website, facebook, twitter = approve_all(app)
+    start = datetime.now(UTC)
+    for post in (website, facebook, twitter):
+        app.schedule(post, at=start)
+    adapters: dict[str, Adapter] = {c: dry(app, c) for c in ("website", "facebook", "twitter")}
+    publisher = Publisher(app.store, adapters, worker="test-worker", clock=lambda: start)
+    # The first claim can only take the article; its success is recorded
+    # before the next claim, which then finds the social posts ready.
+    result = publisher.run_due()
+    publisher.close()
+    assert sorted(result.published) == sorted([website, facebook, twitter])
+    assert statuses(app, [website, facebook, twitter]) == [PostStatus.PUBLISHED] * 3
+    assert publisher.in_flight == 0
+    article_url = app.store.get_post(website).external_url
+    assert article_url and article_url in str(read_outbox(app.settings.data_dir, "twitter")[0])
+
+
 def test_retryable_errors_back_off_then_publish(app: Visibility) -> None:
     website = approve_all(app)[0]
     start = datetime.now(UTC)

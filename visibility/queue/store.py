@@ -257,11 +257,11 @@ def _post_view(post: Post, channel: ChannelAccount) -> PostView:
     )
 
 
-def _post_view_of_row(row: RowMapping) -> PostView:
-    """The same from a Core row of the post's columns plus channel_name and channel_kind."""
+def _post_view_of_row(row: RowMapping, channel: str, channel_kind: str) -> PostView:
+    """The same from a Core row of the post's columns."""
     return PostView(
-        channel=row["channel_name"],
-        channel_kind=row["channel_kind"],
+        channel=channel,
+        channel_kind=channel_kind,
         status=PostStatus(row["status"]),
         **{name: row[name] for name in _POST_FIELDS},
     )
@@ -328,8 +328,13 @@ def _ids() -> Any:
 #: The publishing path's statements, by name; ``Store._hot`` builds each once.
 _HOT_STATEMENTS: dict[str, Callable[[str], Any]] = {
     "candidates": _candidates_statement,
-    "pacing": lambda _: sa_select(
-        _ACCOUNT.c.id, _ACCOUNT.c.min_gap_seconds, _ACCOUNT.c.max_posts, _ACCOUNT.c.next_send_at
+    "accounts": lambda _: sa_select(
+        _ACCOUNT.c.id,
+        _ACCOUNT.c.name,
+        _ACCOUNT.c.kind,
+        _ACCOUNT.c.min_gap_seconds,
+        _ACCOUNT.c.max_posts,
+        _ACCOUNT.c.next_send_at,
     ),
     "pacing_of": lambda _: sa_select(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("id")),
     "platform_lock": lambda _: sa_select(
@@ -350,14 +355,7 @@ _HOT_STATEMENTS: dict[str, Callable[[str], Any]] = {
             attempts=_POST.c.attempts + 1,
             updated_at=bindparam("now"),
         )
-        .returning(_POST.c.id)
-    ),
-    "claimed": lambda _: (
-        sa_select(
-            _POST, _ACCOUNT.c.name.label("channel_name"), _ACCOUNT.c.kind.label("channel_kind")
-        )
-        .join(_ACCOUNT, _ACCOUNT.c.id == _POST.c.channel_id)
-        .where(_POST.c.id.in_(_ids()))
+        .returning(*_POST.c)
     ),
     "first_attempts": lambda _: (
         sa_select(_ATTEMPT.c.post_id, func.min(_ATTEMPT.c.started_at))
@@ -825,9 +823,10 @@ class Store:
             ).all()
             if not candidates:
                 return []
+            accounts = {row.id: row for row in conn.execute(self._hot("accounts"))}
             paced = {
                 row.id
-                for row in conn.execute(self._hot("pacing"))
+                for row in accounts.values()
                 if row.min_gap_seconds > 0
                 or row.max_posts is not None
                 or (row.next_send_at is not None and row.next_send_at > now)  # paused
@@ -856,16 +855,18 @@ class Store:
                     in_flight[kind] += 1
             if not taken:
                 return []
-            claimed = conn.execute(
-                self._hot("claim"),
-                {"ids": taken, "worker": worker, "until": now + lease, "now": now},
-            ).all()
             # Candidates are locked (PostgreSQL) or the database is (SQLite):
             # the guard only refuses a post whose row changed under us anyway.
-            ids = sorted(row.id for row in claimed)
+            rows = {
+                row.id: row
+                for row in conn.execute(
+                    self._hot("claim"),
+                    {"ids": taken, "worker": worker, "until": now + lease, "now": now},
+                )
+            }
+            ids = sorted(rows)
             if not ids:
                 return []
-            rows = {row.id: row for row in conn.execute(self._hot("claimed"), {"ids": ids})}
             # Only posts to verify need their first attempt's time: usually none.
             to_check = [i for i in ids if rows[i].needs_check]
             firsts: dict[int, datetime] = (
@@ -889,7 +890,8 @@ class Store:
             link = row.link_url
             if row.link_post_id is not None:
                 link = article_urls.get(row.link_post_id)
-            view = _post_view_of_row(row._mapping)
+            account = accounts[row.channel_id]
+            view = _post_view_of_row(row._mapping, account.name, account.kind)
             claims.append(Claim(view, attempt_id, link, firsts.get(post_id)))
         return claims
 

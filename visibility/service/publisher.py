@@ -17,9 +17,10 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from queue import SimpleQueue
 
 from visibility.adapters.base import Adapter, Publication, Published
 from visibility.derive import LINK_PLACEHOLDER
@@ -85,9 +86,11 @@ class Publisher:
         self.worker = worker
         self.lease = lease
         self.threads = threads
-        # Claim ahead: four times the threads in flight, claimed half a batch at a
-        # time, so claiming overlaps publishing and each claim takes several posts.
-        self.batch = batch or threads * 4
+        # Claim ahead: eight times the threads in flight, claimed at least two
+        # threads' worth at a time, so claiming overlaps publishing and each
+        # claim's fixed cost is shared by several posts.
+        self.batch = batch or threads * 8
+        self._claim_at = min(2 * threads, self.batch)
         self.platform_cap = platform_cap
         self.retry = retry or RetryPolicy()
         self.clock = clock
@@ -102,20 +105,21 @@ class Publisher:
     def run_due(self) -> PassResult:
         """Publish everything due now, until nothing is due or we stop.
 
-        Claiming overlaps publishing: while the threads publish one batch, the
-        next is claimed, so the pool never waits for the slowest post of a
-        batch before more work is taken.
+        Claiming overlaps publishing: while the threads publish, the next
+        posts are claimed, so the pool never waits for the slowest post of a
+        batch before more work is taken. Successes are recorded together,
+        one transaction for all that finished since the last (see _record).
         """
         result = PassResult()
+        finished: SimpleQueue[Future[str | Success]] = SimpleQueue()
         in_flight: dict[Future[str | Success], Claim] = {}
-        exhausted = False
+        short = False  # the last claim got fewer posts than it asked for
         while True:
             room = self.batch - len(in_flight)
-            if (
-                not exhausted
-                and not self.stopping.is_set()
-                and room >= min(self.threads, self.batch)
-            ):
+            # After a short claim, claim again only when threads would go idle:
+            # nothing more may be due, or other workers hold the rest.
+            wanted = len(in_flight) < self.threads if short else room >= self._claim_at
+            if wanted and room > 0 and not self.stopping.is_set():
                 claims = self.store.claim_due(
                     worker=self.worker,
                     now=self.clock(),
@@ -123,12 +127,21 @@ class Publisher:
                     limit=room,
                     platform_cap=self.platform_cap,
                 )
-                exhausted = len(claims) < room
+                short = len(claims) < room
                 for claim in claims:
-                    in_flight[self._pool.submit(self._guarded, claim)] = claim
+                    future = self._pool.submit(self._guarded, claim)
+                    in_flight[future] = claim
+                    future.add_done_callback(finished.put)
             if not in_flight:
+                # Nothing claimed, nothing left to finish. Each claim follows
+                # the recording of the outcomes before it, so posts those
+                # released (social posts waiting for their article) were seen.
                 break
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            # Whatever finished while this thread claimed or recorded: the
+            # group commit's batch grows with the load by itself.
+            done = [finished.get()]
+            while not finished.empty():
+                done.append(finished.get())
             published: list[Success] = []
             for future in done:
                 claim = in_flight.pop(future)
@@ -138,16 +151,7 @@ class Publisher:
                 else:
                     getattr(result, outcome).append(claim.post.id)
             self._record(published, result)
-            if exhausted and not in_flight:
-                # Posts published just now may have released others (social
-                # posts waiting for their article): look once more.
-                exhausted = False
-                if not self._more_due():
-                    break
         return result
-
-    def _more_due(self) -> bool:
-        return not self.stopping.is_set() and self.store.count_due(self.clock()) > 0
 
     def heartbeat(self) -> None:
         """Extend the leases of the posts being published now (called periodically)."""
