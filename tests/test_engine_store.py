@@ -140,8 +140,8 @@ def test_heartbeats_keep_a_lease_alive(store: Store) -> None:
     (post_id,) = scheduled_tweets(store, 1)
     store.claim_due(worker="w1", now=NOW, lease=LEASE)
     later = NOW + LEASE * 3
-    assert store.extend_leases(worker="w1", post_ids=[post_id], until=later) == 1
-    assert store.extend_leases(worker="w2", post_ids=[post_id], until=later) == 0
+    assert store.extend_leases(worker="w1", post_ids=[post_id], until=later) == [post_id]
+    assert store.extend_leases(worker="w2", post_ids=[post_id], until=later) == []
     assert store.recover_expired(NOW + LEASE * 2) == []
     assert store.get_post(post_id).lease_expires_at == later
 

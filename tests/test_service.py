@@ -160,6 +160,101 @@ def test_one_pass_publishes_the_article_then_the_posts_that_waited_for_it(
     assert article_url and article_url in str(read_outbox(app.settings.data_dir, "twitter")[0])
 
 
+class Slow(Adapter):
+    """A channel that takes ``seconds`` to accept each post (a stop can come mid-publish)."""
+
+    def __init__(self, inner: Adapter, seconds: float) -> None:
+        self.channel = inner.channel
+        self.inner = inner
+        self.seconds = seconds
+        self.started = threading.Event()
+        self.sent: list[int] = []
+
+    def check(self) -> Account:
+        return self.inner.check()
+
+    def find_published(self, publication: Publication, since: datetime) -> Published | None:
+        return self.inner.find_published(publication, since)
+
+    def publish(self, publication: Publication) -> Published:
+        self.started.set()
+        time.sleep(self.seconds)
+        self.sent.append(publication.post_id)
+        return self.inner.publish(publication)
+
+
+def scheduled_articles(app: Visibility, count: int) -> list[int]:
+    """``count`` news items whose website post is due now (their social posts are not)."""
+    ids = []
+    for n in range(count):
+        added = app.add_news_text(f"Lajmi {n}\n\nNjë njoftim për organizatat, numri {n}.\n")
+        (website,) = [p for p in added.posts if p.channel == "website"]
+        app.approve(website.id, by="Ardita")
+        app.schedule(website.id, at=datetime.now(UTC))
+        ids.append(website.id)
+    return ids
+
+
+def slow_publisher(app: Visibility, adapter: Adapter) -> Publisher:
+    # One thread, four claimed at once: the last waits 3 s for its turn, longer
+    # than the 2.4 s lease it was claimed with.
+    return Publisher(
+        app.store,
+        {adapter.channel: adapter},
+        worker="test-worker",
+        threads=1,
+        batch=4,
+        lease=timedelta(seconds=2.4),
+    )
+
+
+@pytest.mark.slow
+def test_heartbeats_keep_posts_queued_behind_a_slow_publish_leased(app: Visibility) -> None:
+    ids = scheduled_articles(app, 4)
+    adapter = Slow(dry(app, "website"), seconds=1.0)
+    publisher = slow_publisher(app, adapter)
+    stop = threading.Event()
+    recovered: list[int] = []
+
+    def housekeeping() -> None:
+        # What the service's housekeeping job does, only more often.
+        while not stop.wait(0.1):
+            publisher.heartbeat()
+            recovered.extend(app.store.recover_expired(datetime.now(UTC)))
+
+    helper = threading.Thread(target=housekeeping)
+    helper.start()
+    try:
+        result = publisher.run_due()
+    finally:
+        stop.set()
+        helper.join()
+        publisher.close()
+    assert recovered == [] and result.released == []
+    assert sorted(result.published) == sorted(ids) and sorted(adapter.sent) == sorted(ids)
+    assert all([a.outcome for a in app.store.attempts(i)] == ["published"] for i in ids)
+
+
+@pytest.mark.slow
+def test_a_post_whose_lease_ran_down_is_given_back_not_sent(app: Visibility) -> None:
+    ids = scheduled_articles(app, 4)
+    adapter = Slow(dry(app, "website"), seconds=1.0)
+    publisher = slow_publisher(app, adapter)
+    # No heartbeats: by its turn (2 s after the claim), the last post has less
+    # than a quarter of its lease left, so it goes back to the queue unsent,
+    # is claimed again with a fresh lease, and published then.
+    result = publisher.run_due()
+    publisher.close()
+    first, last = ids[0], ids[-1]
+    assert last in result.released and first not in result.released
+    assert sorted(result.published) == sorted(ids) and sorted(adapter.sent) == sorted(ids)
+    outcomes = [a.outcome for a in app.store.attempts(last)]
+    assert outcomes[0] == "released" and outcomes[-1] == "published"
+    post = app.store.get_post(last)
+    assert post.status is PostStatus.PUBLISHED
+    assert post.attempts == 1  # a try given back unsent does not count
+
+
 def test_retryable_errors_back_off_then_publish(app: Visibility) -> None:
     website = approve_all(app)[0]
     start = datetime.now(UTC)
@@ -418,24 +513,6 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert "received SIGTERM, stopping" in err
     assert "visibility stopped" in err
     assert "Traceback" not in err
-
-
-class Slow(Adapter):
-    """A channel that takes its time to answer, so a stop arrives mid-publish."""
-
-    def __init__(self, inner: Adapter, seconds: float) -> None:
-        self.channel = inner.channel
-        self.inner = inner
-        self.seconds = seconds
-        self.started = threading.Event()
-
-    def check(self) -> Account:
-        return self.inner.check()
-
-    def publish(self, publication: Publication) -> Published:
-        self.started.set()
-        time.sleep(self.seconds)
-        return self.inner.publish(publication)
 
 
 def test_stopping_lets_the_publish_in_flight_finish_and_leaves_nothing_leased(

@@ -366,6 +366,16 @@ _HOT_STATEMENTS: dict[str, Callable[[str], Any]] = {
     "open_attempts": lambda _: insert(_ATTEMPT).returning(
         _ATTEMPT.c.id, _ATTEMPT.c.post_id, sort_by_parameter_order=True
     ),
+    "extend_leases": lambda _: (
+        update(_POST)
+        .where(
+            _POST.c.id.in_(_ids()),
+            _POST.c.lease_owner == bindparam("worker"),
+            _POST.c.status == PostStatus.PUBLISHING.value,
+        )
+        .values(lease_expires_at=bindparam("until"))
+        .returning(_POST.c.id)
+    ),
     # Executed with one parameter set per post: a batch of outcomes in one go.
     "succeed": lambda _: (
         update(_POST)
@@ -924,19 +934,16 @@ class Store:
         )
         return done.rowcount == 1
 
-    def extend_leases(self, *, worker: str, post_ids: Sequence[int], until: datetime) -> int:
-        """Heartbeat: keep this worker's posts in flight leased; returns how many it still holds."""
+    def extend_leases(self, *, worker: str, post_ids: Sequence[int], until: datetime) -> list[int]:
+        """Heartbeat: keep this worker's claimed posts leased; returns those it still holds."""
         if not post_ids:
-            return 0
-        with self._session() as session:
-            done = session.execute(
-                update(Post)
-                .where(col(Post.id).in_(list(post_ids)))
-                .where(col(Post.lease_owner) == worker)
-                .where(col(Post.status) == PostStatus.PUBLISHING.value)
-                .values(lease_expires_at=until)
+            return []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                self._hot("extend_leases"),
+                {"ids": list(post_ids), "worker": worker, "until": until},
             )
-            return int(done.rowcount)  # type: ignore[attr-defined]
+            return sorted(row.id for row in rows)
 
     def recover_expired(self, now: datetime) -> list[int]:
         """Posts whose worker died mid-publish go back to the queue, marked to verify first.
@@ -1385,7 +1392,7 @@ class Store:
             return list(session.exec(select(Worker).order_by(col(Worker.heartbeat_at).desc())))
 
     def release(self, claim: Claim, *, worker: str) -> None:
-        """Give back a post this worker claimed but never sent (shutting down)."""
+        """Give back a post this worker claimed but never sent; the try does not count."""
         self.requeue(
             claim,
             fetch=False,
@@ -1393,6 +1400,7 @@ class Store:
             at=claim.post.scheduled_at or utcnow(),
             error=None,
             outcome="released",
+            refund=True,
         )
 
     def attempt_counts(self) -> dict[tuple[str, str], int]:

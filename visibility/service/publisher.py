@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -97,8 +97,11 @@ class Publisher:
         self.first_reading_after = first_reading_after
         self.stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="publish")
-        self._in_flight: set[int] = set()
-        self._in_flight_lock = threading.Lock()
+        # Every post this worker holds a lease on (claimed, queued for a
+        # thread, being published, or published and not recorded yet), with
+        # the lease's end as far as this worker knows.
+        self._leases: dict[int, datetime] = {}
+        self._leases_lock = threading.Lock()
 
     # -- passes ---------------------------------------------------------------
 
@@ -128,6 +131,10 @@ class Publisher:
                     platform_cap=self.platform_cap,
                 )
                 short = len(claims) < room
+                with self._leases_lock:
+                    for claim in claims:
+                        assert claim.post.lease_expires_at is not None
+                        self._leases[claim.post.id] = claim.post.lease_expires_at
                 for claim in claims:
                     future = self._pool.submit(self._guarded, claim)
                     in_flight[future] = claim
@@ -154,18 +161,42 @@ class Publisher:
         return result
 
     def heartbeat(self) -> None:
-        """Extend the leases of the posts being published now (called periodically)."""
-        with self._in_flight_lock:
-            ids = sorted(self._in_flight)
-        if ids:
-            self.store.extend_leases(
-                worker=self.worker, post_ids=ids, until=self.clock() + self.lease
-            )
+        """Extend the leases of every post this worker holds (called periodically).
+
+        Posts still waiting for a thread are included: claimed ahead, they
+        must not lapse to recovery while queued behind slow publishes.
+        """
+        with self._leases_lock:
+            ids = sorted(self._leases)
+        if not ids:
+            return
+        until = self.clock() + self.lease
+        held = self.store.extend_leases(worker=self.worker, post_ids=ids, until=until)
+        with self._leases_lock:
+            for post_id in held:
+                if post_id in self._leases:
+                    self._leases[post_id] = until
 
     @property
     def in_flight(self) -> int:
-        with self._in_flight_lock:
-            return len(self._in_flight)
+        with self._leases_lock:
+            return len(self._leases)
+
+    def _lease_too_short(self, claim: Claim) -> bool:
+        """Whether too little of the post's lease is left to start sending it.
+
+        Heartbeats keep a healthy worker's leases near their full length; one
+        that has run down means heartbeats failed, and recovery may soon hand
+        the post to another worker, which could send it too.
+        """
+        with self._leases_lock:
+            until = self._leases.get(claim.post.id)
+        return until is None or until - self.clock() < self.lease / 4
+
+    def _done_with(self, post_ids: Iterable[int]) -> None:
+        with self._leases_lock:
+            for post_id in post_ids:
+                self._leases.pop(post_id, None)
 
     def _record(self, published: list[Success], result: PassResult) -> None:
         """Record the posts the channels accepted since the last call, in one transaction.
@@ -197,16 +228,21 @@ class Publisher:
             else:
                 log.info("published %s", done.url or done.external_id, extra=extra)
                 result.published.append(claim.post.id)
-        with self._in_flight_lock:
-            self._in_flight.difference_update(done.claim.post.id for done in published)
+        self._done_with(done.claim.post.id for done in published)
 
     def _guarded(self, claim: Claim) -> str | Success:
-        with self._in_flight_lock:
-            self._in_flight.add(claim.post.id)
         outcome: str | Success = "in_doubt"
         try:
             if self.stopping.is_set():
                 # Claimed, but shutdown came before the adapter was called.
+                self.store.release(claim, worker=self.worker)
+                outcome = "released"
+            elif self._lease_too_short(claim):
+                log.warning(
+                    "lease running out before the post was sent (heartbeats failing?); "
+                    "giving it back to the queue",
+                    extra=_context(claim),
+                )
                 self.store.release(claim, worker=self.worker)
                 outcome = "released"
             else:
@@ -219,8 +255,7 @@ class Publisher:
         finally:
             # A success is still in flight until run_due records it.
             if not isinstance(outcome, Success):
-                with self._in_flight_lock:
-                    self._in_flight.discard(claim.post.id)
+                self._done_with([claim.post.id])
         return outcome
 
     # -- one post -------------------------------------------------------------
