@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -12,8 +13,10 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from visibility.adapters.base import Account, Adapter, Publication, Published
 from visibility.adapters.dry_run import DryRunAdapter, read_outbox
@@ -253,6 +256,31 @@ def test_a_post_whose_lease_ran_down_is_given_back_not_sent(app: Visibility) -> 
     post = app.store.get_post(last)
     assert post.status is PostStatus.PUBLISHED
     assert post.attempts == 1  # a try given back unsent does not count
+
+
+def test_a_failed_group_commit_is_tried_again(app: Visibility) -> None:
+    ids = scheduled_articles(app, 3)
+    failures = []
+
+    def drop_first_commit(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        # The database edge: the first batch of successes meets an I/O error.
+        batch = statement.startswith("UPDATE post SET status") and "published" in str(parameters)
+        if batch and not failures:
+            failures.append(statement)
+            raise sqlite3.OperationalError("disk I/O error")
+
+    event.listen(app.store.engine, "before_cursor_execute", drop_first_commit)
+    try:
+        adapter = dry(app, "website")
+        publisher = Publisher(app.store, {"website": adapter}, worker="test-worker")
+        result = publisher.run_due()
+        publisher.close()
+    finally:
+        event.remove(app.store.engine, "before_cursor_execute", drop_first_commit)
+    assert failures, "the fault was never injected"
+    assert sorted(result.published) == sorted(ids) and result.in_doubt == []
+    assert statuses(app, ids) == [PostStatus.PUBLISHED] * 3
+    assert len(read_outbox(app.settings.data_dir, "website")) == 3
 
 
 def test_retryable_errors_back_off_then_publish(app: Visibility) -> None:

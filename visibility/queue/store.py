@@ -325,6 +325,22 @@ def _ids() -> Any:
     return bindparam("ids", expanding=True)
 
 
+def _extend_leases_statement(dialect: str) -> Any:
+    held = and_(
+        _POST.c.id.in_(_ids()),
+        _POST.c.lease_owner == bindparam("worker"),
+        _POST.c.status == PostStatus.PUBLISHING.value,
+    )
+    if dialect == "postgresql":
+        # Rows locked right now are being recorded (this worker's group commit)
+        # or recovered: skip them rather than wait, so a heartbeat can never
+        # deadlock with a batch that locks the same rows in another order.
+        held = _POST.c.id.in_(sa_select(_POST.c.id).where(held).with_for_update(skip_locked=True))
+    return (
+        update(_POST).where(held).values(lease_expires_at=bindparam("until")).returning(_POST.c.id)
+    )
+
+
 #: The publishing path's statements, by name; ``Store._hot`` builds each once.
 _HOT_STATEMENTS: dict[str, Callable[[str], Any]] = {
     "candidates": _candidates_statement,
@@ -366,16 +382,7 @@ _HOT_STATEMENTS: dict[str, Callable[[str], Any]] = {
     "open_attempts": lambda _: insert(_ATTEMPT).returning(
         _ATTEMPT.c.id, _ATTEMPT.c.post_id, sort_by_parameter_order=True
     ),
-    "extend_leases": lambda _: (
-        update(_POST)
-        .where(
-            _POST.c.id.in_(_ids()),
-            _POST.c.lease_owner == bindparam("worker"),
-            _POST.c.status == PostStatus.PUBLISHING.value,
-        )
-        .values(lease_expires_at=bindparam("until"))
-        .returning(_POST.c.id)
-    ),
+    "extend_leases": _extend_leases_statement,
     # Executed with one parameter set per post: a batch of outcomes in one go.
     "succeed": lambda _: (
         update(_POST)
@@ -956,6 +963,7 @@ class Store:
                 select(col(Post.id), col(Post.lease_owner))
                 .where(col(Post.status) == PostStatus.PUBLISHING.value)
                 .where(col(Post.lease_expires_at) < now)
+                .order_by(col(Post.id))  # the order every multi-row writer locks in
             ).all()
             recovered = []
             for post_id, owner in expired:
@@ -1103,6 +1111,9 @@ class Store:
         return lost
 
     def _record_published(self, conn: Connection, done: Sequence[Success], *, worker: str) -> None:
+        # Rows are locked in id order, as recovery locks them: two batches
+        # touching the same posts cannot deadlock.
+        done = sorted(done, key=lambda d: d.claim.post.id)
         now = utcnow()
         moved = conn.execute(
             self._hot("succeed"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ from visibility.queue.store import Claim, Store, Success
 from visibility.queue.types import utcnow
 
 log = logging.getLogger(__name__)
+
+#: Pauses (seconds) between tries to record a batch of successes; None: the last.
+RECORD_RETRIES: tuple[float | None, ...] = (0.05, 0.5, None)
 
 
 @dataclass(frozen=True)
@@ -207,12 +211,21 @@ class Publisher:
         """
         if not published:
             return
-        try:
-            lost = set(self.store.record_published(published, worker=self.worker))
-        except Exception:
-            # The database is unreachable: the leases will lapse, and recovery
-            # checks each channel before anything is sent again.
-            log.exception("could not record %d published posts", len(published))
+        lost: set[int] | None = None
+        for wait in RECORD_RETRIES:
+            try:
+                lost = set(self.store.record_published(published, worker=self.worker))
+                break
+            except Exception:
+                if wait is None:
+                    # The database stays unreachable: the leases will lapse, and
+                    # recovery checks each channel before anything is sent again.
+                    log.exception("could not record %d published posts", len(published))
+                else:
+                    # A dropped connection, a deadlock victim: worth another go.
+                    log.warning("recording %d published posts failed; trying again", len(published))
+                    time.sleep(wait)
+        if lost is None:
             lost = {done.claim.post.id for done in published}
         for done in published:
             claim = done.claim
