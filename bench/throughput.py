@@ -163,6 +163,9 @@ def main() -> None:
         else:
             print(f"     PostgreSQL runs skipped: {pg_missing}")
         for backend, workers, threads in plans:
+            same_shape = ceilings[
+                f"{threads} threads" if workers == 1 else f"4 processes x {threads} threads"
+            ].rate
             for _ in range(args.repeat):
                 paired = common.run_ceiling(site, args.posts)
                 run = engine_run(
@@ -170,9 +173,6 @@ def main() -> None:
                 )
                 run.ceiling = paired.rate
                 runs.append(run)
-                same_shape = ceilings[
-                    f"{threads} threads" if workers == 1 else f"4 processes x {threads} threads"
-                ].rate
                 print(
                     f"     {run.label:<34} {run.rate:6.0f} posts/s arrivals, "
                     f"{run.end_to_end_rate:6.0f} posts/s end to end ({run.end_to_end_s:.1f} s; "

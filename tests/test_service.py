@@ -198,10 +198,15 @@ def scheduled_articles(app: Visibility, count: int) -> list[int]:
     return ids
 
 
-def slow_publisher(app: Visibility, adapter: Adapter) -> Publisher:
-    # One thread, four claimed at once: the last waits 3 s for its turn, longer
-    # than the 2.4 s lease it was claimed with.
-    return Publisher(
+def behind_a_slow_channel(app: Visibility) -> tuple[list[int], Slow, Publisher]:
+    """Four articles due on a website that takes 1 s each, and one thread for them.
+
+    All four are claimed at once: the last waits 3 s for its turn, longer than
+    the 2.4 s lease it was claimed with.
+    """
+    ids = scheduled_articles(app, 4)
+    adapter = Slow(dry(app, "website"), seconds=1.0)
+    publisher = Publisher(
         app.store,
         {adapter.channel: adapter},
         worker="test-worker",
@@ -209,13 +214,12 @@ def slow_publisher(app: Visibility, adapter: Adapter) -> Publisher:
         batch=4,
         lease=timedelta(seconds=2.4),
     )
+    return ids, adapter, publisher
 
 
 @pytest.mark.slow
 def test_heartbeats_keep_posts_queued_behind_a_slow_publish_leased(app: Visibility) -> None:
-    ids = scheduled_articles(app, 4)
-    adapter = Slow(dry(app, "website"), seconds=1.0)
-    publisher = slow_publisher(app, adapter)
+    ids, adapter, publisher = behind_a_slow_channel(app)
     stop = threading.Event()
     recovered: list[int] = []
 
@@ -240,9 +244,7 @@ def test_heartbeats_keep_posts_queued_behind_a_slow_publish_leased(app: Visibili
 
 @pytest.mark.slow
 def test_a_post_whose_lease_ran_down_is_given_back_not_sent(app: Visibility) -> None:
-    ids = scheduled_articles(app, 4)
-    adapter = Slow(dry(app, "website"), seconds=1.0)
-    publisher = slow_publisher(app, adapter)
+    ids, adapter, publisher = behind_a_slow_channel(app)
     # No heartbeats: by its turn (2 s after the claim), the last post has less
     # than a quarter of its lease left, so it goes back to the queue unsent,
     # is claimed again with a fresh lease, and published then.

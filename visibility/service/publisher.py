@@ -218,22 +218,22 @@ class Publisher:
                 break
             except Exception:
                 if wait is None:
-                    # The database stays unreachable: the leases will lapse, and
-                    # recovery checks each channel before anything is sent again.
                     log.exception("could not record %d published posts", len(published))
                 else:
                     # A dropped connection, a deadlock victim: worth another go.
                     log.warning("recording %d published posts failed; trying again", len(published))
                     time.sleep(wait)
+        why = "the lease was lost"
         if lost is None:
+            why = "the database could not be written"
             lost = {done.claim.post.id for done in published}
         for done in published:
             claim = done.claim
             extra = _context(claim)
             if claim.post.id in lost:
-                # Recovery took the post when its lease lapsed; it checks the
-                # channel (and finds it) before anything is sent again.
-                log.error("could not record the outcome: the lease was lost", extra=extra)
+                # Its lease lapses (or has) and recovery checks the channel,
+                # finding it there, before anything is sent again.
+                log.error("could not record the outcome: %s", why, extra=extra)
                 result.in_doubt.append(claim.post.id)
             elif done.outcome == "found":
                 log.info("already on the channel as %s", done.url or done.external_id, extra=extra)
