@@ -31,14 +31,17 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# The platform emulators are test support in tests/emulators/, not part of the
+# installed package.
+for _path in (REPO, REPO / "tests"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 from sqlalchemy import Engine, create_engine, func, insert, select, text  # noqa: E402
 
+from emulators.server import Emulator, Request, Response, route  # noqa: E402
 from visibility.queue import db  # noqa: E402
 from visibility.queue.models import ChannelAccount, NewsItem, Post, Worker  # noqa: E402
-from visibility.testing.server import Emulator, Request, Response, route  # noqa: E402
 
 PYTHON = sys.executable
 PG_URL = os.environ.get(
@@ -211,7 +214,7 @@ def sync_channels(database: Database, channels_file: Path) -> None:
 def seed(database: Database, due: Sequence[datetime], *, tag: str = "") -> list[int]:
     """Insert one news item and one scheduled website post per due time; returns post ids.
 
-    Bench code only: the package keeps all queue SQL in ``visibility.queue.store``,
+    Bench code only: the package keeps all queue SQL in ``visibility.queue``,
     and adds posts one news item at a time through parsing and derivation. To put
     thousands of posts in the queue quickly, the rows go in here in bulk, with
     the values the store's approve/schedule moves would have left.

@@ -19,16 +19,19 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# The platform emulators are test support in tests/emulators/.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 from sqlalchemy import insert
 
+from emulators.graph import GraphEmulator
+from emulators.wordpress import DEFAULT_APP_PASSWORD, WordPressEmulator
+from emulators.x import XEmulator
 from visibility.config.settings import load_settings
 from visibility.engagement.ages import parse_ages
 from visibility.engagement.collector import Collector
 from visibility.queue.models import NewsItem, Post
 from visibility.service.runner import build_adapters
-from visibility.testing.graph import GraphEmulator
-from visibility.testing.wordpress import DEFAULT_APP_PASSWORD, WordPressEmulator
-from visibility.testing.x import XEmulator
 from visibility.workflow import Visibility
 
 

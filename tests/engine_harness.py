@@ -27,14 +27,14 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from emulators.server import Request, Response
+from emulators.x import XEmulator
 from visibility.config.settings import Settings, load_settings
 from visibility.queue import db
 from visibility.queue.models import PublishAttempt
 from visibility.queue.states import PostStatus
-from visibility.queue.store import PostView
 from visibility.queue.types import utcnow
-from visibility.testing.server import Request, Response
-from visibility.testing.x import XEmulator
+from visibility.queue.views import PostView
 from visibility.workflow import Visibility
 
 #: Everything the engine writes; TRUNCATE them before a test on a shared schema.

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from emulators.graph import GraphEmulator
 from visibility.adapters.base import Publication
 from visibility.adapters.facebook import FacebookAdapter
 from visibility.adapters.graph_usage import UsageGauge, read_usage
@@ -22,7 +23,6 @@ from visibility.errors import (
     PermanentChannelError,
     RetryableChannelError,
 )
-from visibility.testing.graph import GraphEmulator
 
 PAGE_ID = "104857600123456"
 TOKEN = "EAAGpageToken7f3a9c2e5b1d4f6a8c0e"

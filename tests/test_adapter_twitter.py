@@ -12,6 +12,7 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
+from emulators.x import XAccount, XEmulator, grown_metrics
 from visibility.adapters.base import Publication
 from visibility.adapters.twitter import TwitterAdapter, split_thread
 from visibility.config.channels import Channel, parse_channels
@@ -22,7 +23,6 @@ from visibility.errors import (
     PermanentChannelError,
     RetryableChannelError,
 )
-from visibility.testing.x import XAccount, XEmulator, grown_metrics
 from visibility.text.tweet import weighted_length
 
 ENV = {

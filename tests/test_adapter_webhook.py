@@ -13,6 +13,7 @@ import pytest
 import requests
 from pydantic import SecretStr
 
+from emulators.webhook import WEBHOOK_PATH, WebhookReceiver
 from visibility.adapters.base import Account, Publication, Published
 from visibility.adapters.webhook import TIMESTAMP_HEADER, WebhookAdapter, sign
 from visibility.config.channels import Channel
@@ -22,7 +23,6 @@ from visibility.errors import (
     PermanentChannelError,
     RetryableChannelError,
 )
-from visibility.testing.webhook import WEBHOOK_PATH, WebhookReceiver
 
 KEY = "k3y-for-the-site-0123456789abcdef"
 WRONG_KEY = "not-the-key-the-site-uses-987654"

@@ -13,6 +13,9 @@ import requests
 from pydantic import SecretStr
 from real_wordpress import RealWordPress
 
+from emulators.server import Request
+from emulators.webhook import WebhookReceiver
+from emulators.wordpress import DEFAULT_APP_PASSWORD, WordPressEmulator
 from visibility.adapters.base import Account, Engagement, Publication, Published
 from visibility.adapters.wordpress import WordPressAdapter
 from visibility.config.channels import Channel
@@ -22,9 +25,6 @@ from visibility.errors import (
     PermanentChannelError,
     RetryableChannelError,
 )
-from visibility.testing.server import Request
-from visibility.testing.webhook import WebhookReceiver
-from visibility.testing.wordpress import DEFAULT_APP_PASSWORD, WordPressEmulator
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 SECRETS = (DEFAULT_APP_PASSWORD, DEFAULT_APP_PASSWORD.replace(" ", ""), "wrong pass word 1234")

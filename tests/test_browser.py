@@ -28,12 +28,12 @@ from typing import Any
 import pytest
 import uvicorn
 
+from emulators.x import XEmulator
 from visibility.accounts.roles import Role
 from visibility.adapters.dry_run import read_outbox
 from visibility.config.settings import load_settings
 from visibility.queue.states import PostStatus
 from visibility.queue.types import utcnow
-from visibility.testing.x import XEmulator
 from visibility.web.app import create_app
 from visibility.workflow import DEMO_SAMPLE, Visibility
 

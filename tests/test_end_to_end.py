@@ -12,12 +12,12 @@ import pytest
 import requests
 from real_wordpress import RealWordPress
 
+from emulators.graph import GraphEmulator
+from emulators.wordpress import DEFAULT_APP_PASSWORD, WordPressEmulator
+from emulators.x import XEmulator
 from visibility.config.settings import load_settings
 from visibility.queue.states import PostStatus
 from visibility.service.runner import Service
-from visibility.testing.graph import GraphEmulator
-from visibility.testing.wordpress import DEFAULT_APP_PASSWORD, WordPressEmulator
-from visibility.testing.x import XEmulator
 from visibility.text.tweet import weighted_length
 from visibility.workflow import DEMO_SAMPLE, Visibility
 

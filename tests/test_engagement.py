@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from emulators.x import XEmulator
 from visibility.adapters.twitter import TwitterAdapter
 from visibility.config.settings import load_settings
 from visibility.engagement.ages import next_reading, parse_ages
@@ -15,7 +16,6 @@ from visibility.engagement.collector import Collector
 from visibility.errors import ConfigError
 from visibility.queue.states import PostStatus
 from visibility.service.publisher import Publisher
-from visibility.testing.x import XEmulator
 from visibility.workflow import Visibility
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

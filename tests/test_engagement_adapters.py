@@ -20,12 +20,12 @@ import pytest
 import requests
 import tweepy
 
+from emulators.graph import DEPRECATED_POST_METRICS, INVALID_METRIC_MESSAGE, GraphEmulator
+from emulators.x import XAccount, XEmulator, grown_private_metrics
 from visibility.adapters.facebook import FacebookAdapter
 from visibility.adapters.twitter import TwitterAdapter, tweet_created
 from visibility.config.channels import parse_channels
 from visibility.errors import CredentialsError, RetryableChannelError
-from visibility.testing.graph import DEPRECATED_POST_METRICS, INVALID_METRIC_MESSAGE, GraphEmulator
-from visibility.testing.x import XAccount, XEmulator, grown_private_metrics
 
 DAY = 86400.0
 X_ENV = {

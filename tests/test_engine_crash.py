@@ -44,7 +44,7 @@ from engine_harness import (
     x_setup,
 )
 
-from visibility.testing.server import Request, Response
+from emulators.server import Request, Response
 from visibility.workflow import Visibility
 
 POSTS = 300

@@ -39,12 +39,12 @@ from engine_harness import (
     x_setup,
 )
 
+from emulators.server import Request, Response
+from emulators.x import XEmulator
 from visibility.queue.states import PostStatus
 from visibility.queue.types import utcnow
 from visibility.service.publisher import Publisher, RetryPolicy
 from visibility.service.runner import Service, build_adapters
-from visibility.testing.server import Request, Response
-from visibility.testing.x import XEmulator
 from visibility.workflow import Visibility
 
 TWEETS = rf"^{TWEETS_PATH}$"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from emulators.server import Emulator, Request, Response, route
 from visibility.config.settings import load_settings
 from visibility.errors import InputError
 from visibility.queue.states import PostStatus
 from visibility.service.runner import Service
-from visibility.testing.server import Emulator, Request, Response, route
 from visibility.workflow import Visibility
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>

@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
+from emulators.graph import GraphEmulator
+from emulators.server import Emulator, Request, Response, route
+from emulators.wordpress import DEFAULT_APP_PASSWORD, WordPressEmulator
+from emulators.x import XEmulator
 from visibility.alerts import Alerter
 from visibility.config.settings import load_settings
 from visibility.logs import setup_logging
 from visibility.queue.states import PostStatus
 from visibility.service.publisher import Publisher
 from visibility.service.runner import build_adapters
-from visibility.testing.graph import GraphEmulator
-from visibility.testing.server import Emulator, Request, Response, route
-from visibility.testing.wordpress import DEFAULT_APP_PASSWORD, WordPressEmulator
-from visibility.testing.x import XEmulator
 from visibility.workflow import DEMO_SAMPLE, Visibility
 
 

@@ -28,8 +28,8 @@ import pytest
 
 from visibility.cli.app import main
 from visibility.errors import NotFoundError, UserError
-from visibility.queue.store import PostView
 from visibility.queue.types import utcnow
+from visibility.queue.views import PostView
 from visibility.reports import charts
 from visibility.reports.export import CSV_COLUMNS, to_csv, to_json
 from visibility.reports.figures import Period, Report, build_report, parse_period

@@ -29,8 +29,9 @@ from visibility.news.casing import DEFAULT_ACRONYMS, DEFAULT_PROPER_NAMES
 from visibility.news.model import ParsedNews, SourceFormat
 from visibility.queue import db
 from visibility.queue.states import PostStatus
-from visibility.queue.store import NewsView, PostView, Store
+from visibility.queue.store import Store
 from visibility.queue.types import utcnow
+from visibility.queue.views import NewsView, PostView
 
 if TYPE_CHECKING:
     from visibility.news.feed import Skipped

@@ -9,13 +9,12 @@ from typing import Annotated
 import typer
 
 from visibility.accounts.roles import Role, parse_role
-from visibility.cli.app import JsonOpt, _open, _print_json, app, out
+from visibility.cli.common import JsonOpt, open_visibility, out, print_json
 from visibility.errors import UserError
 
+# Registered on the root command by visibility.cli.app, with `serve`.
 users_app = typer.Typer(help="People who sign in to the web interface.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for automation.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
-app.add_typer(tokens_app, name="tokens")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -42,11 +41,11 @@ def users_add(
     """Add a user (`visibility users add ardita --role admin` creates the first admin)."""
     parsed = parse_role_or_fail(role)
     password = _read_password(password_stdin)
-    with _open() as v:
+    with open_visibility() as v:
         user = v.accounts.add_user(username, password=password, role=parsed, display_name=name)
         v.accounts.audit("cli", "user.add", f"user {user.username}", user.role.value)
         if as_json:
-            _print_json({"username": user.username, "role": user.role.value})
+            print_json({"username": user.username, "role": user.role.value})
             return
         out.print(f"user {user.username} added as {user.role.value}")
 
@@ -61,10 +60,10 @@ def parse_role_or_fail(value: str) -> Role:
 @users_app.command("list")
 def users_list(as_json: JsonOpt = False) -> None:
     """List users and their roles."""
-    with _open() as v:
+    with open_visibility() as v:
         users = v.accounts.users()
         if as_json:
-            _print_json(
+            print_json(
                 [
                     {
                         "username": u.username,
@@ -85,7 +84,7 @@ def users_list(as_json: JsonOpt = False) -> None:
 def users_set_role(username: str, role: str) -> None:
     """Change a user's role."""
     parsed = parse_role_or_fail(role)
-    with _open() as v:
+    with open_visibility() as v:
         user = v.accounts.set_role(username, parsed)
         v.accounts.audit("cli", "user.role", f"user {username}", parsed.value)
         out.print(f"user {user.username} is now {user.role.value}")
@@ -94,7 +93,7 @@ def users_set_role(username: str, role: str) -> None:
 @users_app.command("deactivate")
 def users_deactivate(username: str) -> None:
     """Stop a user from signing in (their sessions and tokens stop working at once)."""
-    with _open() as v:
+    with open_visibility() as v:
         v.accounts.set_active(username, False)
         v.accounts.audit("cli", "user.deactivate", f"user {username}")
         out.print(f"user {username} deactivated")
@@ -107,7 +106,7 @@ def users_password(
 ) -> None:
     """Set a user's password."""
     password = _read_password(password_stdin)
-    with _open() as v:
+    with open_visibility() as v:
         v.accounts.set_password(username, password)
         v.accounts.audit("cli", "user.password", f"user {username}")
         out.print(f"password of {username} changed")
@@ -123,7 +122,7 @@ def tokens_create(
 ) -> None:
     """Create an API token for a user; it is printed once and stored only as a hash."""
     parsed = parse_role_or_fail(role)
-    with _open() as v:
+    with open_visibility() as v:
         token = v.accounts.create_token(username, name=name, role=parsed)
         v.accounts.audit("cli", "token.create", f"token {name} of {username}", parsed.value)
         out.print(token)
@@ -132,13 +131,12 @@ def tokens_create(
 @tokens_app.command("revoke")
 def tokens_revoke(username: str, name: str) -> None:
     """Revoke a user's API token by name."""
-    with _open() as v:
+    with open_visibility() as v:
         v.accounts.revoke_token(username, name)
         v.accounts.audit("cli", "token.revoke", f"token {name} of {username}")
         out.print(f"token {name} of {username} revoked")
 
 
-@app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -152,7 +150,7 @@ def serve(
 
     from visibility.web.app import create_app
 
-    with _open() as v:
+    with open_visibility() as v:
         v.setup_logging()
         if not v.accounts.users():
             out.print(

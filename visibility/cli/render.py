@@ -15,7 +15,7 @@ from visibility.config.channels import Channel
 if TYPE_CHECKING:
     from visibility.derive.limits import Measure
 from visibility.queue.models import ChannelAccount
-from visibility.queue.store import AttemptView, NewsView, PostView
+from visibility.queue.views import AttemptView, NewsView, PostView
 
 _STATUS_STYLE = {
     "draft": "yellow",

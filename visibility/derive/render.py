@@ -25,7 +25,7 @@ from visibility.derive import LINK_PLACEHOLDER
 from visibility.derive.limits import measure_tweet
 from visibility.errors import ConfigError
 from visibility.news.model import NewsContent
-from visibility.queue.store import Draft
+from visibility.queue.views import Draft
 from visibility.text.shorten import shorten_to_fit
 from visibility.text.tweet import MAX_TWEET_LENGTH
 

@@ -13,8 +13,9 @@ from visibility.adapters.base import Adapter
 from visibility.engagement.ages import next_reading
 from visibility.errors import ChannelError
 from visibility.metrics import ENGAGEMENT_READS
-from visibility.queue.store import PostView, Store
+from visibility.queue.store import Store
 from visibility.queue.types import utcnow
+from visibility.queue.views import PostView
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from visibility.config.slots import local_to_utc
 from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import UserError
-from visibility.queue.store import PostView, SnapshotView
 from visibility.queue.types import utcnow
+from visibility.queue.views import PostView, SnapshotView
 from visibility.workflow import Visibility
 
 FIGURES = ("impressions", "reactions", "comments", "shares", "clicks")

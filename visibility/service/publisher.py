@@ -33,8 +33,9 @@ from visibility.errors import (
     VisibilityError,
 )
 from visibility.metrics import LATENESS
-from visibility.queue.store import Claim, Store, Success
+from visibility.queue.store import Store
 from visibility.queue.types import utcnow
+from visibility.queue.views import Claim, Success
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from visibility.accounts.store import Actor, AuditView, UserView
 from visibility.derive.limits import measure
 from visibility.errors import UserError
 from visibility.queue.states import PostStatus
-from visibility.queue.store import AttemptView, NewsView, PostView, SnapshotView
+from visibility.queue.views import AttemptView, NewsView, PostView, SnapshotView
 from visibility.web.deps import ADMIN, APPROVER, EDITOR, app_of
 from visibility.web.sessions import csrf_token, sign_in, sign_out
 from visibility.workflow import Added, Visibility

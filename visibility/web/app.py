@@ -20,36 +20,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from visibility import __version__
-from visibility.errors import (
-    ConfigError,
-    InputError,
-    NotFoundError,
-    TransitionError,
-    UserError,
-    ValidationError,
-)
+from visibility.errors import UserError
 from visibility.web import api, health, pages
+from visibility.web.errors import status_of
 from visibility.web.security import LoginLimiter, session_key
 from visibility.workflow import Visibility
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "visibility_session"
-
-_STATUS_OF_ERROR: tuple[tuple[type[UserError], int], ...] = (
-    (NotFoundError, 404),
-    (TransitionError, 409),
-    (ValidationError, 422),
-    (InputError, 422),
-    (ConfigError, 400),
-)
-
-
-def status_of(exc: UserError) -> int:
-    for kind, code in _STATUS_OF_ERROR:
-        if isinstance(exc, kind):
-            return code
-    return 400
 
 
 def create_app(visibility: Visibility, *, scheduler: bool = False) -> FastAPI:

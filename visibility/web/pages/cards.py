@@ -13,8 +13,8 @@ from visibility.derive.limits import Measure, measure
 from visibility.errors import UserError
 from visibility.queue import states
 from visibility.queue.states import Move
-from visibility.queue.store import PostView
 from visibility.queue.types import utcnow
+from visibility.queue.views import PostView
 from visibility.workflow import Visibility
 
 # Each action a page offers: the move it makes, and the role the API asks for it.

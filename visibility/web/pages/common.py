@@ -32,6 +32,7 @@ from visibility.accounts.store import Actor
 from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import UserError
 from visibility.web.deps import ADMIN, APPROVER, EDITOR, actor_of, app_of
+from visibility.web.errors import status_of
 from visibility.web.i18n import LANGUAGES, Translate, pick_language, translator
 from visibility.web.sessions import csrf_token
 from visibility.workflow import Visibility
@@ -290,8 +291,6 @@ class PageRoute(APIRoute):
                     # The message goes back to the page the form was on.
                     flash(request, "error", str(exc))
                     return see_other(await _back_of(request))
-                from visibility.web.app import status_of
-
                 return error_page(request, status_of(exc), str(exc))
 
         return page_handler

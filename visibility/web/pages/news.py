@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from visibility.errors import UserError
 from visibility.news.model import SourceFormat
-from visibility.queue.store import PostView
+from visibility.queue.views import PostView
 from visibility.web.pages.cards import card
 from visibility.web.pages.common import (
     App,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from visibility.errors import UserError
 from visibility.queue.states import PostStatus
-from visibility.queue.store import NewsView, PostView
+from visibility.queue.views import NewsView, PostView
 from visibility.web.pages.cards import PostCard, card
 from visibility.web.pages.common import App, Editor, PageRoute, render, translate_for
 from visibility.workflow import Visibility

@@ -16,7 +16,7 @@ import re
 import time
 from typing import Any, Final, Literal
 
-from visibility.testing.server import Emulator, Request, Response, route
+from emulators.server import Emulator, Request, Response, route
 
 WEBHOOK_PATH: Final = "/hooks/articles"
 

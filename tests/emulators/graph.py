@@ -50,7 +50,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from visibility.testing.server import Emulator, Request, Response, route
+from emulators.server import Emulator, Request, Response, route
 
 V = r"/(?P<version>v\d{1,2}\.\d)"
 BATCH_LIMIT = 50
@@ -227,7 +227,7 @@ class GraphEmulator(Emulator):
         *,
         page_id: str = "104857600123456",
         page_name: str = "Qendra Burimore",
-        token: str = "EAAGemulatorPageToken0123456789abcdef",  # noqa: S107  (a fake)
+        token: str = "EAAGemulatorPageToken0123456789abcdef",
         business_id: str = "112233445566778",
     ) -> None:
         super().__init__()

@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
-from visibility.testing.server import Emulator, Request, Response, route
+from emulators.server import Emulator, Request, Response, route
 from visibility.text.tweet import MAX_TWEET_LENGTH, url_spans, weighted_length
 
 REAL_API: Final = "https://api.twitter.com"

@@ -44,10 +44,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qs
 
-from visibility.testing.server import Emulator, Request, Response, route
+from emulators.server import Emulator, Request, Response, route
 
 # A made-up application password, shown the way WordPress shows them.
-DEFAULT_APP_PASSWORD: Final = "abcd EFGH 1234 ijkl MNOP 6789"  # noqa: S105
+DEFAULT_APP_PASSWORD: Final = "abcd EFGH 1234 ijkl MNOP 6789"
 
 _EDITOR_CAPS: Final = frozenset(
     {

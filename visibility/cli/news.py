@@ -1,0 +1,103 @@
+"""`visibility news`: add news items, from files and feeds, and look at them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from visibility.cli import render
+from visibility.cli.common import JsonOpt, open_visibility, out, post_dict, print_json
+
+news_app = typer.Typer(help="News items: add and look at them.", no_args_is_help=True)
+
+
+@news_app.command("add")
+def news_add(
+    path: Annotated[Path, typer.Argument(help="A .txt, .md or .html file; - reads stdin.")],
+    language: Annotated[
+        str | None, typer.Option(help="Language code (sq, sr, en); detected when omitted.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a news item and derive a draft post for every channel."""
+    with open_visibility() as v:
+        if str(path) == "-":
+            added = v.add_news_text(sys.stdin.read(), source="<stdin>", fmt=None, language=language)
+        else:
+            added = v.add_news_file(path, language=language)
+        if as_json:
+            print_json(
+                {
+                    "news_item": added.news.to_dict(),
+                    "created": added.created,
+                    "posts": [post_dict(v, p.id) for p in added.posts],
+                }
+            )
+            return
+        verb = "added" if added.created else "already known as"
+        out.print(f"news item {added.news.id} {verb}: {added.news.title}")
+        out.print(render.posts_table(added.posts, channels={c.name: c for c in v.config.channels}))
+
+
+@news_app.command("import-feed")
+def news_import_feed(
+    location: Annotated[str, typer.Argument(help="The RSS or Atom feed's URL (or a file).")],
+    from_channel: Annotated[
+        str | None,
+        typer.Option(
+            help="The website channel the feed belongs to; its items are not published back to it."
+        ),
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Language of the entries.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add every new entry of a website's feed as a news item, with its drafts."""
+    from rich.progress import Progress
+
+    with open_visibility() as v, Progress(console=out, transient=True, disable=as_json) as bar:
+        task = bar.add_task("reading entries", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = v.import_feed(
+            location, from_channel=from_channel, language=language, progress=progress
+        )
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out.print(
+        f"{len(result.added)} new news items, {result.known} already known, "
+        f"{len(result.skipped)} skipped"
+    )
+    for added in result.added:
+        out.print(f"  news item {added.news.id}: {added.news.title} ({len(added.posts)} drafts)")
+    for skipped in result.skipped:
+        out.print(f"  skipped {skipped.guid}: {skipped.reason}")
+
+
+@news_app.command("list")
+def news_list(as_json: JsonOpt = False) -> None:
+    """List news items, newest first."""
+    with open_visibility() as v:
+        items = v.store.list_news()
+        if as_json:
+            print_json([n.to_dict() for n in items])
+            return
+        out.print(render.news_table(items))
+
+
+@news_app.command("show")
+def news_show(news_id: int, as_json: JsonOpt = False) -> None:
+    """Show a news item and its posts."""
+    with open_visibility() as v:
+        news = v.store.get_news(news_id)
+        posts = v.store.list_posts(news_item_id=news_id)
+        if as_json:
+            print_json({**news.to_dict(), "posts": [post_dict(v, p.id) for p in posts]})
+            return
+        out.print(render.news_detail(news))
+        out.print(render.posts_table(posts, channels={c.name: c for c in v.config.channels}))
