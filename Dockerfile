@@ -17,6 +17,11 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1
+# binutils, for strip below; in this stage only, like everything not copied out.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends binutils \
+    && rm -rf /var/lib/apt/lists/*
 # A virtual environment, copied whole into the runtime stage.
 RUN python3 -m venv /opt/visibility
 # Dependencies before the code: this layer is rebuilt when the lock changes, not
@@ -29,12 +34,25 @@ COPY pyproject.toml README.md ./
 COPY visibility ./visibility
 # Built with the locked setuptools (--no-build-isolation: nothing is fetched).
 # `pip check` fails the build when pyproject.toml asks for something the lock
-# lacks. pip and wheel are not needed at run time; setuptools is
-# (twitter-text-parser imports pkg_resources).
+# lacks. Then out goes what nothing runs (README, "Deploying"): pip and wheel
+# (setuptools stays: twitter-text-parser imports pkg_resources); the test
+# suites some packages ship; and the symbol tables left in some native
+# libraries (10 MB; debuggers use them, not Python). Each stripped library is
+# loaded afterwards, so a damaged one fails the build, not the service.
+# Bytecode stays: without it every start compiles the imports anew.
 RUN /opt/visibility/bin/pip install --no-deps --no-build-isolation . \
     && { /opt/visibility/bin/pip check \
          || { echo "requirements.lock is stale: run scripts/lock-requirements" >&2; exit 1; }; } \
-    && /opt/visibility/bin/pip uninstall --yes --quiet wheel pip
+    && /opt/visibility/bin/pip uninstall --yes --quiet wheel pip \
+    && find /opt/visibility/lib -type d -name tests -path '*/site-packages/*' -prune \
+         -exec rm -rf {} + \
+    && find /opt/visibility/lib -type f -name '*.so*' -exec sh -c \
+         'readelf -S "$1" | grep -q "[.]symtab" && strip --strip-unneeded "$1" && echo "$1"' \
+         sh {} \; >/tmp/stripped \
+    && /opt/visibility/bin/python -c \
+         'import ctypes, sys; [ctypes.CDLL(path) for path in sys.stdin.read().split()]' \
+         </tmp/stripped \
+    && echo "stripped $(wc -l </tmp/stripped) native libraries"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="visibility" \

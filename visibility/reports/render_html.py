@@ -1,9 +1,9 @@
 """A report as one self-contained HTML file that staff can hand to a donor.
 
 No external scripts, stylesheets, fonts or images: the CSS is inline and the
-charts are inline SVG with their text drawn as paths. Every piece of user
-text goes through Jinja2's autoescaping; only the SVG produced by matplotlib
-is marked safe (matplotlib escapes the text it writes into it).
+charts are inline SVG whose text is text, in the reader's own fonts. Every
+piece of user text goes through Jinja2's autoescaping; only the charts' SVG
+is marked safe (``reports.drawing`` escapes every string it writes into it).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def render_html(report: Report) -> str:
     template = env.get_template("report.html.j2")
     over_time = news = None
     if not report.empty:
-        over_time = Markup(  # noqa: S704 - matplotlib's SVG, its text escaped by matplotlib
+        over_time = Markup(  # noqa: S704 - the charts' SVG, its text escaped by reports.drawing
             charts.inline_svg(
                 charts.over_time_figure(report, title=False),
                 "chart-time",

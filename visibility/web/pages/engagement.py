@@ -49,7 +49,7 @@ def engagement(
     report = build_report(app, period, channel=channel or None)
     over_time = news_chart = None
     if not report.empty:
-        # matplotlib writes the text it puts in an SVG escaped; nothing else is marked safe.
+        # reports.drawing escapes every text it puts in an SVG; nothing else is marked safe.
         over_time = Markup(  # noqa: S704
             charts.inline_svg(
                 charts.over_time_figure(report),
