@@ -19,7 +19,7 @@ SAMPLES = REPO / "visibility" / "samples"
 PG_URL = os.environ.get(
     "VISIBILITY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-_TABLES = "publish_attempt, post, news_item, channel_account"
+_TABLES = "publish_attempt, engagement_snapshot, post, news_item, channel_account, channel_note"
 
 
 def _pg_reason() -> str | None:

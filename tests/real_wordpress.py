@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,11 +67,18 @@ def _script(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
     )
 
 
-def start_wordpress(name: str, *, plain_permalinks: bool = False) -> RealWordPress:
-    """Start a run of scripts/wordpress-test-server; skip (or fail in CI) if it cannot run."""
+def start_wordpress(
+    name: str, *, plain_permalinks: bool = False, php_limits: Mapping[str, str] | None = None
+) -> RealWordPress:
+    """Start a run of scripts/wordpress-test-server; skip (or fail in CI) if it cannot run.
+
+    ``php_limits``: PHP's ``upload_max_filesize`` and ``post_max_size`` (``"16K"``).
+    """
     args = ["start", "--name", name]
     if plain_permalinks:
         args.append("--plain-permalinks")
+    for limit, size in (php_limits or {}).items():
+        args += [f"--{limit.replace('_', '-')}", size]
     proc = _script(*args)
     if proc.returncode != 0:
         why = proc.stderr.strip().removeprefix("WordPress cannot be started here: ")

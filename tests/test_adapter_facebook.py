@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from test_adapter_facebook_photos import picture
 
 from emulators.graph import GraphEmulator
 from visibility.adapters.base import Publication
@@ -26,7 +27,6 @@ from visibility.errors import (
 
 PAGE_ID = "104857600123456"
 TOKEN = "EAAGpageToken7f3a9c2e5b1d4f6a8c0e"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture(scope="module")
@@ -127,47 +127,6 @@ def test_publish_without_link_sends_no_link_field(
 
     assert graph.posts_on()[0].link is None
     assert b"link=" not in graph.requests[0].body
-
-
-def test_publish_photo_post(adapter: FacebookAdapter, graph: GraphEmulator, tmp_path: Path) -> None:
-    image = tmp_path / "takimi.png"
-    image.write_bytes(PNG)
-
-    published = adapter.publish(publication(image_path=str(image)))
-
-    [post] = graph.posts_on()
-    assert post.photo == PNG
-    assert post.photo_name == "takimi.png"
-    assert post.message == "Thirrje për projekte: afati 30 qershor"
-    assert published.external_id == post.id  # the post id, not the photo id
-    assert post.photo_id is not None and post.photo_id not in published.external_id
-    assert graph.requests[0].path == f"/v24.0/{PAGE_ID}/photos"
-    assert graph.requests[0].headers["content-type"].startswith("multipart/form-data")
-
-
-def test_unreadable_image_is_permanent_without_a_call(
-    adapter: FacebookAdapter, graph: GraphEmulator, tmp_path: Path
-) -> None:
-    message = raised(
-        lambda: adapter.publish(publication(image_path=str(tmp_path / "missing.png"))),
-        PermanentChannelError,
-    )
-    assert "missing.png" in message and "cannot be read" in message
-    assert graph.requests == []
-
-
-def test_invalid_image_refused_with_graph_message(
-    adapter: FacebookAdapter, graph: GraphEmulator, tmp_path: Path
-) -> None:
-    image = tmp_path / "notes.png"
-    image.write_bytes(b"not an image at all")
-
-    message = raised(
-        lambda: adapter.publish(publication(image_path=str(image))), PermanentChannelError
-    )
-
-    assert "(#324) Missing or invalid image file" in message
-    assert graph.errors[-1]["fbtrace_id"] in message
 
 
 def test_check_names_the_page(adapter: FacebookAdapter, graph: GraphEmulator) -> None:
@@ -676,15 +635,16 @@ def test_usage_headers_are_read_whatever_their_shape() -> None:
 def test_token_travels_in_the_authorization_header_only(
     adapter: FacebookAdapter, graph: GraphEmulator, tmp_path: Path
 ) -> None:
-    image = tmp_path / "takimi.png"
-    image.write_bytes(PNG)
     external_id = adapter.publish(publication()).external_id
-    adapter.publish(publication("Me foto", image_path=str(image)))
+    adapter.publish(publication("Me foto", media=(picture(tmp_path, "takimi"),)))
+    adapter.publish(
+        publication("Me dy foto", media=(picture(tmp_path, "a"), picture(tmp_path, "b")))
+    )
     adapter.check()
     adapter.engagement([external_id])
     adapter.delete(external_id)
 
-    assert len(graph.requests) == 5
+    assert len(graph.requests) == 8  # a text post, a photo post, 2 uploads + a post, 3 more
     for request in graph.requests:
         assert request.headers["authorization"] == f"Bearer {TOKEN}"
         assert TOKEN not in request.url
@@ -761,9 +721,7 @@ def test_find_published_finds_the_post_it_published(
 def test_find_published_finds_a_photo_post(
     adapter: FacebookAdapter, graph: GraphEmulator, tmp_path: Path
 ) -> None:
-    image = tmp_path / "poster.png"
-    image.write_bytes(PNG)
-    post = publication("Posteri i thirrjes", image_path=str(image))
+    post = publication("Posteri i thirrjes", media=(picture(tmp_path, "poster"),))
     published = adapter.publish(post)
     assert adapter.find_published(post, minutes_ago(1)) == published
 

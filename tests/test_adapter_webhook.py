@@ -2,19 +2,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from PIL import Image
 from pydantic import SecretStr
 
 from emulators.webhook import WEBHOOK_PATH, WebhookReceiver
-from visibility.adapters.base import Account, Publication, Published
+from visibility.adapters.base import Account, Media, Publication, Published
 from visibility.adapters.webhook import TIMESTAMP_HEADER, WebhookAdapter, sign
 from visibility.config.channels import Channel
 from visibility.errors import (
@@ -108,8 +111,75 @@ def test_publish_posts_the_article_signed_and_returns_the_page(
         "content_html": "<p>Afati: 30 qershor.</p>",
         "excerpt": "Afati është 30 qershor",
         "link": "https://qbsc.example.org/lajme/thirrje",
+        "images": [],
     }
     assert site.accepted == [sent.body]
+
+
+def picture(folder: Path, colour: tuple[int, int, int], alt: str, **fields: Any) -> Media:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, format="JPEG")
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    path = folder / f"{digest}.jpg"
+    path.write_bytes(data)
+    return Media(str(path), "image/jpeg", digest, alt, 64, 48, len(data), **fields)
+
+
+def test_the_pictures_travel_inside_the_signed_article(
+    site: WebhookReceiver, make: Make, tmp_path: Path
+) -> None:
+    first = picture(tmp_path, (200, 0, 0), "Pjesëmarrësit në trajnim")
+    second = picture(tmp_path, (0, 0, 200), "Logoja", caption="Foto: Qendra")
+
+    make().publish(article(media=(first, second)))
+
+    (page,) = site.pages.values()  # the receiver checked signature, base64, hashes, sizes
+    assert page["files"] == [Path(first.path).read_bytes(), Path(second.path).read_bytes()]
+    (sent,) = site.requests
+    images = json.loads(sent.body)["images"]
+    assert [{k: v for k, v in i.items() if k != "content_base64"} for i in images] == [
+        {
+            "sha256": first.sha256,
+            "mime_type": "image/jpeg",
+            "width": 64,
+            "height": 48,
+            "size": first.size,
+            "alt": "Pjesëmarrësit në trajnim",
+            "caption": None,
+        },
+        {
+            "sha256": second.sha256,
+            "mime_type": "image/jpeg",
+            "width": 64,
+            "height": 48,
+            "size": second.size,
+            "alt": "Logoja",
+            "caption": "Foto: Qendra",
+        },
+    ]
+
+
+def test_a_picture_that_cannot_be_read_sends_nothing(
+    site: WebhookReceiver, make: Make, tmp_path: Path
+) -> None:
+    gone = picture(tmp_path, (1, 2, 3), "Sheshi")
+    Path(gone.path).unlink()
+    with pytest.raises(PermanentChannelError, match="picture 1 of the article cannot be read"):
+        make().publish(article(media=(gone,)))
+    assert site.requests == []
+
+
+def test_an_article_too_large_for_the_site_says_how_large(
+    site: WebhookReceiver, make: Make, tmp_path: Path
+) -> None:
+    site.max_body = 1000
+    with pytest.raises(PermanentChannelError) as caught:
+        make().publish(article(media=(picture(tmp_path, (1, 2, 3), "Sheshi"),)))
+    assert not isinstance(caught.value, RetryableChannelError)
+    assert "refused the article as too large (HTTP 413" in str(caught.value)
+    assert "with its pictures it was 2 KB" in str(caught.value)
+    assert site.pages == {}
 
 
 def test_the_signature_follows_the_documented_scheme(site: WebhookReceiver, make: Make) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from real_wordpress import RealWordPress
 from emulators.server import Request
 from emulators.webhook import WebhookReceiver
 from emulators.wordpress import DEFAULT_APP_PASSWORD, WordPressEmulator
-from visibility.adapters.base import Account, Engagement, Publication, Published
+from visibility.adapters.base import Account, Engagement, Media, Publication, Published
 from visibility.adapters.wordpress import WordPressAdapter
 from visibility.config.channels import Channel
 from visibility.errors import (
@@ -26,7 +27,6 @@ from visibility.errors import (
     RetryableChannelError,
 )
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 SECRETS = (DEFAULT_APP_PASSWORD, DEFAULT_APP_PASSWORD.replace(" ", ""), "wrong pass word 1234")
 
 
@@ -182,56 +182,6 @@ def test_a_category_deleted_after_it_was_cached_is_looked_up_again(
     assert post["categories"] != [old]
 
 
-def test_featured_image_is_uploaded_with_its_bytes_and_name(
-    wp: WordPressEmulator, make: Make, tmp_path: Path
-) -> None:
-    image = tmp_path / "Foto e ditës.png"
-    image.write_bytes(PNG)
-
-    published = make().publish(article(image_path=str(image)))
-
-    (media,) = wp.media.values()
-    assert media["data"] == PNG
-    assert media["filename"] == "Foto e ditës.png"
-    assert media["content_type"] == "image/png"
-    assert wp.posts[int(published.external_id)]["featured_media"] == media["id"]
-    (upload,) = api_requests(wp, "POST", "/wp/v2/media")
-    assert upload.headers["content-type"] == "image/png"
-
-
-def test_a_retry_after_a_failed_post_reuses_the_uploaded_image(
-    wp: WordPressEmulator, make: Make, tmp_path: Path
-) -> None:
-    image = tmp_path / "photo.jpg"
-    image.write_bytes(b"\xff\xd8\xff\xe0" + bytes(500))
-    adapter = make()
-    wp.fail_next(1, drop=True, path=r"/wp/v2/posts$")
-
-    with pytest.raises(RetryableChannelError):
-        adapter.publish(article(image_path=str(image)))
-    adapter.publish(article(image_path=str(image)))
-
-    assert len(wp.media) == 1
-    assert len(wp.posts) == 1
-
-
-def test_an_image_that_cannot_be_read_is_a_permanent_error(make: Make, tmp_path: Path) -> None:
-    with pytest.raises(PermanentChannelError, match=r"image gone\.png cannot be read"):
-        make().publish(article(image_path=str(tmp_path / "gone.png")))
-
-
-def test_an_image_wordpress_refuses_is_permanent_with_its_words(make: Make, tmp_path: Path) -> None:
-    fake = tmp_path / "photo.png"
-    fake.write_bytes(b"<html>not an image</html>")
-    with pytest.raises(PermanentChannelError) as caught:
-        make().publish(article(image_path=str(fake)))
-    assert not isinstance(caught.value, RetryableChannelError)
-    assert (
-        "could not store the image while uploading the image photo.png: Sorry, you are "
-        "not allowed to upload this file type." in str(caught.value)
-    )
-
-
 def test_without_pretty_permalinks_the_rest_route_address_is_used(make: Make) -> None:
     with WordPressEmulator(pretty_permalinks=False) as plain:
         assert isinstance(plain, WordPressEmulator)
@@ -322,7 +272,7 @@ def test_check_accepts_a_contributor_who_submits_for_review(
         username="contrib", password="zzzz zzzz zzzz zzzz zzzz zzzz", status="pending"
     ).check()
     assert account.detail == (
-        "can write posts; cannot upload images, so articles with a featured image will fail"
+        "can write posts; cannot upload images, so articles with pictures will fail"
     )
 
 
@@ -395,17 +345,6 @@ def test_a_contributor_may_not_publish(wp: WordPressEmulator, make: Make) -> Non
         '"pending" in this channel\'s options so an editor publishes each article'
     )
     assert not wp.posts
-
-
-def test_a_contributor_may_not_upload_images(
-    wp: WordPressEmulator, make: Make, tmp_path: Path
-) -> None:
-    wp.add_user("contrib", application_password="zzzz zzzz zzzz zzzz zzzz zzzz", role="contributor")
-    image = tmp_path / "photo.png"
-    image.write_bytes(PNG)
-    adapter = make(username="contrib", password="zzzz zzzz zzzz zzzz zzzz zzzz", status="pending")
-    with pytest.raises(CredentialsError, match=r"^WordPress user 'contrib' may not upload images"):
-        adapter.publish(article(image_path=str(image)))
 
 
 def test_an_author_may_not_create_categories(wp: WordPressEmulator, make: Make) -> None:
@@ -820,15 +759,8 @@ def test_a_read_timeout_on_the_article_may_have_reached_wordpress(
 
 
 def test_trouble_before_the_article_is_sent_did_not_reach_wordpress(
-    wp: WordPressEmulator, make: Make, tmp_path: Path
+    wp: WordPressEmulator, make: Make
 ) -> None:
-    image = tmp_path / "poster.png"
-    image.write_bytes(PNG)
-    wp.fail_next(1, status=503, body=b"busy", path=r"/wp/v2/media$")
-    with pytest.raises(RetryableChannelError) as caught:
-        make().publish(article(image_path=str(image)))
-    assert caught.value.reached is False
-    assert api_requests(wp, "POST", "/wp/v2/posts") == []
     wp.fail_next(1, drop=True, path=r"/wp/v2/tags$")
     with pytest.raises(RetryableChannelError) as caught:
         make(tags=["grante"]).publish(article())
@@ -907,6 +839,16 @@ def test_an_article_with_an_image_and_tags_on_a_real_wordpress(
 ) -> None:
     image = tmp_path / "trajnime-oshc.png"
     image.write_bytes(real_png())
+    content = image.read_bytes()
+    picture = Media(
+        str(image),
+        "image/png",
+        hashlib.sha256(content).hexdigest(),
+        "Trajnerja para grupit",
+        16,
+        8,
+        len(content),
+    )
     adapter = WordPressAdapter(
         channel(
             real_wordpress.base_url,
@@ -919,7 +861,7 @@ def test_an_article_with_an_image_and_tags_on_a_real_wordpress(
     stamp = datetime.now(UTC).strftime("%H%M%S%f")
     try:
         published = adapter.publish(
-            article(title=f"Trajnime falas për OShC-të {stamp}", image_path=str(image))
+            article(title=f"Trajnime falas për OShC-të {stamp}", media=(picture,))
         )
     finally:
         adapter.close()
@@ -937,6 +879,7 @@ def test_an_article_with_an_image_and_tags_on_a_real_wordpress(
         real_wordpress.rest_url(f"/wp/v2/media/{post['featured_media']}"), auth=auth, timeout=10
     ).json()
     assert media["mime_type"] == "image/png"
+    assert media["alt_text"] == "Trajnerja para grupit"
     assert requests.get(media["source_url"], timeout=10).content == image.read_bytes()
     tags = requests.get(
         real_wordpress.rest_url("/wp/v2/tags"),

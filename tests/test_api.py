@@ -123,13 +123,13 @@ def test_the_whole_path_through_the_api(web: TestClient, app: Visibility) -> Non
     assert web.post(f"/api/v1/posts/{website}/approve", headers=approver).status_code == 200
     when = web.post(
         f"/api/v1/posts/{website}/schedule",
-        json={"mode": "at", "at": "2026-12-01 09:30"},
+        json={"mode": "at", "at": "2037-12-01 09:30"},
         headers=approver,
     )
     assert when.status_code == 200
-    assert when.json()["scheduled_at"] == "2026-12-01T08:30:00Z" or when.json()[
+    assert when.json()["scheduled_at"] == "2037-12-01T08:30:00Z" or when.json()[
         "scheduled_at"
-    ].startswith("2026-12-01T08:30:00")
+    ].startswith("2037-12-01T08:30:00")
     again = web.post(f"/api/v1/posts/{website}/approve", headers=approver)
     assert again.status_code == 409 and "is scheduled" in again.json()["detail"]
     detail = web.get(f"/api/v1/posts/{website}", headers=approver).json()
@@ -169,7 +169,7 @@ def test_sign_in_is_rate_limited(web: TestClient) -> None:
         assert bad.status_code == 401
     locked = web.post("/api/v1/login", json={"username": "ed", "password": PASSWORD})
     assert locked.status_code == 429 and "Retry-After" in locked.headers
-    assert "too many failed sign-ins" in locked.json()["detail"]
+    assert "too many failed sign-ins" in locked.json()["detail"].lower()
 
 
 def test_tokens_are_scoped_and_revocable(web: TestClient, app: Visibility) -> None:
@@ -194,19 +194,19 @@ def test_validation_errors_say_what_is_wrong(web: TestClient, app: Visibility) -
     editor = bearer(app, "ed", Role.EDITOR)
     approver = bearer(app, "ap", Role.APPROVER)
     cases = [
-        ("POST", "/api/v1/news", {"text": ""}, editor, "text: String should have at least 1"),
-        ("POST", "/api/v1/news", {"text": "x", "colour": 1}, editor, "colour: Extra inputs"),
+        ("POST", "/api/v1/news", {"text": ""}, editor, "text: Too short: use at least 1 char"),
+        ("POST", "/api/v1/news", {"text": "x", "colour": 1}, editor, "body: This field is not"),
         ("POST", "/api/v1/news", {"text": "Titull\n\n"}, editor, "has a title but no paragraphs"),
         (
             "POST",
             "/api/v1/measure",
             {"kind": "myspace", "body": "x"},
             editor,
-            "kind: Input should be",
+            "kind: Choose one of: website, facebook, twitter.",
         ),
         ("POST", "/api/v1/posts/999/approve", None, approver, "no post 999"),
-        ("POST", "/api/v1/posts/1/schedule", {"mode": "soon"}, approver, "mode: Input should be"),
-        ("GET", "/api/v1/posts?channel=myspace", None, editor, "no channel named 'myspace'"),
+        ("POST", "/api/v1/posts/1/schedule", {"mode": "soon"}, approver, "mode: Choose one of"),
+        ("GET", "/api/v1/posts?channel=myspace", None, editor, "No such channel"),
     ]
     for method, path, body, headers, message in cases:
         answer = web.request(method, path, json=body, headers=headers)

@@ -237,3 +237,98 @@ def test_expired_credentials_hold_the_channel_until_checked(
         assert app.store.get_post(fb.id).status is PostStatus.PUBLISHED
         assert json.dumps([a.to_dict() for a in app.store.attempts(fb.id)]).count("EAAG-a") == 0
         app.close()
+
+
+def _noise_jpeg(width: int, height: int) -> bytes:
+    """A photo-like JPEG that compresses badly: 4000×3000 gives about 12 MB."""
+    import io
+    import os
+
+    from PIL import Image
+
+    picture = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def _logo_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGBA", (600, 400), (0, 51, 153, 255)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PRESS_RELEASE = """<!doctype html><html lang="sq"><head><meta charset="utf-8">
+<title>Trajnime për organizatat</title></head><body><article>
+<h1>Qendra Burimore nis trajnime për organizatat e shoqërisë civile</h1>
+<p>Prishtinë, 3 dhjetor 2026 – Qendra Burimore fton organizatat në trajnime falas
+për shkrimin e projekteve.</p>
+<figure><img src="salla.jpg" alt="Pjesëmarrësit e trajnimit në sallën e Qendrës">
+<figcaption>Trajnimi i parë në Prishtinë</figcaption></figure>
+<p>Trajnimet mbahen në Prishtinë dhe Prizren gjatë dhjetorit.</p>
+<img src="logo.png" alt="Logoja e Qendrës Burimore">
+</article></body></html>"""
+
+
+@pytest.mark.slow
+def test_a_press_release_with_two_pictures_goes_out_with_them_everywhere(
+    graph: GraphEmulator, x: XEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "release"
+    folder.mkdir()
+    big = _noise_jpeg(4000, 3000)
+    assert len(big) > 12_000_000
+    (folder / "salla.jpg").write_bytes(big)
+    (folder / "logo.png").write_bytes(_logo_png())
+    (folder / "lajmi.html").write_text(PRESS_RELEASE, encoding="utf-8")
+    alts = ["Pjesëmarrësit e trajnimit në sallën e Qendrës", "Logoja e Qendrës Burimore"]
+    with WordPressEmulator() as wp:
+        wordpress = (wp.base_url, "editor", DEFAULT_APP_PASSWORD)
+        path = channels_file(tmp_path, monkeypatch, wordpress=wordpress, graph=graph, x=x)
+        app = Visibility.open(load_settings(channels_file=path, scan_interval=60))
+        added = app.add_news_file(folder / "lajmi.html")
+        assert [p.alt for p in app.store.news_images(added.news.id)] == alts
+        ids = {p.channel: p.id for p in added.posts}
+        for post_id in ids.values():
+            app.approve(post_id, by="Ardita")
+            app.schedule(post_id, mode="now")
+        deadline = time.monotonic() + 90
+        final = {PostStatus.PUBLISHED, PostStatus.FAILED}
+        Service(app).run_forever(
+            until=lambda: (
+                all(app.store.get_post(i).status in final for i in ids.values())
+                or time.monotonic() > deadline
+            ),
+            poll=0.05,
+        )
+        article_url = assert_published_everywhere(app, ids, graph, x)
+
+        # The article: both pictures in the library with their alt text, the first
+        # featured, the second inline.
+        article = wp.posts[int(app.store.get_post(ids["website"]).external_id or 0)]
+        featured = wp.media[article["featured_media"]]
+        assert featured["alt_text"] == alts[0]
+        inline = [m for m in wp.media.values() if m["alt_text"] == alts[1]]
+        assert len(inline) == 1 and len(wp.media) == 2
+        assert f'alt="{alts[1]}"' in str(article["content"])
+
+        # Facebook: one post showing both photos, each with its alt text.
+        (fb_post,) = graph.posts_on(PAGE_ID)
+        assert [p.alt_text for p in fb_post.photos] == alts
+        assert article_url in (fb_post.message or "")
+
+        # X: the tweet carries both, the 12 MB photo fitted under X's 5 MB.
+        (tweet,) = x.tweets[x.account.username]
+        uploads = {u.id: u for u in x.uploads}
+        sent = [uploads[i] for i in tweet.media_ids]
+        assert [u.alt for u in sent] == alts
+        assert all(u.total_bytes <= 5 * 1024 * 1024 for u in sent)
+        assert sent[0].width <= 4000
+
+        record = app.store.get_post(ids["x"]).sent
+        assert record is not None and [m.split(" ", 1)[1] for m in record.media] == alts
+        app.close()

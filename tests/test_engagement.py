@@ -179,3 +179,55 @@ def test_a_post_deleted_on_the_channel_stops_being_read(app: Visibility, x: XEmu
     assert result.gone == [ids[0]] and result.read == [ids[1]]
     assert app.store.get_post(ids[0]).next_snapshot_at is None
     assert app.store.snapshots([ids[0]])[ids[0]] == []
+
+
+def test_a_post_left_out_of_an_answer_says_why_readings_stopped(
+    app: Visibility, x: XEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = [T0]
+    ids, adapter = publish(app, 2, clock)
+    adapter.delete(app.store.get_post(ids[0]).external_id or "")
+    collector = Collector(app.store, {"x": adapter}, ages=AGES, clock=lambda: clock[0])
+    clock[0] = T0 + timedelta(hours=1)
+    collector.run_once()
+    gone, kept = app.store.get_post(ids[0]), app.store.get_post(ids[1])
+    assert gone.engagement_note is not None
+    assert "left this post out of its answer" in gone.engagement_note
+    assert "deleted there" in gone.engagement_note
+    assert kept.engagement_note is None
+    assert gone.to_dict()["engagement_note"] == gone.engagement_note
+    [warning] = [r for r in caplog.records if "left 1 post(s) out" in r.getMessage()]
+    assert str(ids[0]) in warning.getMessage()
+
+
+def test_a_post_confirmed_by_a_person_is_read_like_the_others(
+    app: Visibility, x: XEmulator
+) -> None:
+    added = app.add_news_text("Lajm i dyshimtë\n\nNjoftim për trajnimet e ardhshme.\n")
+    (post,) = added.posts
+    app.approve(post.id, by="Ardita")
+    app.store.schedule(post.id, at=T0)
+    claim = app.store.claim_due(worker="w", now=T0, lease=timedelta(minutes=1))[0]
+    app.store.mark_in_doubt(claim, worker="w", reason="the platform did not answer")
+    tweet = x.post(post.body)
+    before = datetime.now(UTC)
+    confirmed = app.confirm(
+        post.id, url=f"https://x.com/i/status/{tweet.id}", by="Ardita", external_id=tweet.id
+    )
+    assert confirmed.status is PostStatus.PUBLISHED
+    assert confirmed.next_snapshot_at is not None
+    assert before + AGES[0] - timedelta(seconds=5) <= confirmed.next_snapshot_at
+    assert confirmed.sent is not None and confirmed.sent.body == post.body
+    adapter = TwitterAdapter(app.config.channel("x"))
+    at = confirmed.next_snapshot_at
+    collector = Collector(app.store, {"x": adapter}, ages=AGES, clock=lambda: at)
+    assert collector.run_once().read == [post.id]
+    assert len(app.store.snapshots([post.id])[post.id]) == 1
+
+
+def test_the_engagement_retry_wait_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VISIBILITY_ENGAGEMENT_RETRY_SECONDS", "90")
+    assert load_settings().engagement_retry_seconds == 90
+    monkeypatch.setenv("VISIBILITY_ENGAGEMENT_RETRY_SECONDS", "0")
+    with pytest.raises(ConfigError, match="VISIBILITY_ENGAGEMENT_RETRY_SECONDS"):
+        load_settings()

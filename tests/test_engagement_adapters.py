@@ -19,13 +19,17 @@ from typing import Any
 import pytest
 import requests
 import tweepy
+from sqlalchemy import update
 
 from emulators.graph import DEPRECATED_POST_METRICS, INVALID_METRIC_MESSAGE, GraphEmulator
 from emulators.x import XAccount, XEmulator, grown_private_metrics
-from visibility.adapters.facebook import FacebookAdapter
+from visibility.adapters.facebook import REASK_REFUSED_AFTER, FacebookAdapter
 from visibility.adapters.twitter import TwitterAdapter, tweet_created
 from visibility.config.channels import parse_channels
 from visibility.errors import CredentialsError, RetryableChannelError
+from visibility.queue.models import ChannelNote
+from visibility.queue.ops import StoredMemory
+from visibility.queue.store import Store
 
 DAY = 86400.0
 X_ENV = {
@@ -587,3 +591,46 @@ def test_fb_readings_keep_their_time_order_with_the_clock(
         graph.advance(timedelta(hours=1).total_seconds())
     views = [r.impressions or 0 for r in readings]
     assert views == sorted(views) and views[0] < views[-1]
+
+
+def test_fb_a_retired_metric_is_remembered_by_every_worker_and_asked_again_later(
+    graph: GraphEmulator, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FB_ENGAGEMENT_TOKEN", TOKEN)
+    config = parse_channels(
+        {
+            "channels": [
+                {
+                    "name": "fb-national",
+                    "kind": "facebook",
+                    "secrets": {"page_access_token": "FB_ENGAGEMENT_TOKEN"},
+                    "options": {"page_id": PAGE_ID, "base_url": graph.base_url},
+                }
+            ]
+        },
+        source="<test>",
+    )
+    graph.retire_metric("post_clicks")
+    ids = [graph.seed_post(f"Lajmi nr. {n}", age_seconds=600).id for n in range(3)]
+
+    first = FacebookAdapter(config.channels[0], memory=StoredMemory(store, "fb-national"))
+    first.engagement(ids)
+    first.close()
+    assert len(graph.requests) == 3  # the refused call, then the search for the culprit
+
+    # Another worker, or the same one after a restart: no refused call, no search.
+    second = FacebookAdapter(config.channels[0], memory=StoredMemory(store, "fb-national"))
+    [reading, *_] = second.engagement(ids)
+    assert len(graph.requests) == 4
+    assert fields_asked(graph)[-1] == (
+        f"{COUNTERS},insights.metric(post_media_view,post_total_media_view_unique)"
+    )
+    assert "valid insights metric" in reading.raw["unavailable"]["post_clicks"]
+
+    # Learnt over a month ago: Graph may know the metric again, so it is asked once more.
+    learnt = datetime.now(UTC) - REASK_REFUSED_AFTER - timedelta(days=1)
+    with store.engine.begin() as conn:
+        conn.execute(update(ChannelNote).values(learnt_at=learnt))
+    second.engagement(ids)
+    second.close()
+    assert fields_asked(graph)[4] == f"{COUNTERS},{ALL_INSIGHTS}"

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from engine_harness import (
@@ -116,6 +117,41 @@ def _up_or_gone(
     return any(w.name == name for w in app.store.workers())
 
 
+def crash_worker(name: str, setup: Any, tmp_path: Path) -> WorkerProcess:
+    """A worker that recovers fast (2 s leases) and never gives a post up over crashes."""
+    return WorkerProcess(
+        name,
+        setup.env(
+            lease_seconds=2,
+            scan_interval=0.5,
+            # Crashes count as attempts: a post caught in many must not give up.
+            max_attempts=50,
+            retry_base_seconds=0.5,
+            log_level="INFO",
+        ),
+        tmp_path,
+    )
+
+
+def run_until_settled(
+    worker: WorkerProcess, app: Visibility, total: int, kills: Counter[str]
+) -> float:
+    """Start the worker, restart it after each SIGKILL, until all posts settled; seconds."""
+    started = time.monotonic()
+    worker.start()
+    while not settled(app, total):
+        assert time.monotonic() - started < TIMEOUT, (
+            f"not settled after {TIMEOUT:g} s ({describe(app)}); kills {dict(kills)}\n"
+            f"{worker.log_tail()}"
+        )
+        if not worker.alive:
+            assert worker.proc is not None
+            assert worker.proc.returncode in (-9, None), worker.log_tail()
+            worker.start()
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
@@ -139,38 +175,15 @@ def test_every_post_is_published_exactly_once_through_sigkills(
     killer: threading.Thread | None = None
     setup = x_setup(tmp_path, x, database_url=database_url, setenv=monkeypatch.setenv)
     app = setup.open()
-    worker = WorkerProcess(
-        "crash",
-        setup.env(
-            lease_seconds=2,
-            scan_interval=0.5,
-            # Crashes count as attempts: a post caught in many must not give up.
-            max_attempts=50,
-            retry_base_seconds=0.5,
-            log_level="INFO",
-        ),
-        tmp_path,
-    )
+    worker = crash_worker("crash", setup, tmp_path)
     try:
         ids = seed_posts(app, POSTS, tag="crash", threads=1 if database_url is None else 4)
         x.hooks += [tally, CrashHooks(worker, rng, kills)]
-        started = time.monotonic()
         killer = threading.Thread(
             target=random_killer, args=(worker, app, rng, kills, stop), daemon=True
         )
         killer.start()
-        worker.start()
-        while not settled(app, POSTS):
-            assert time.monotonic() - started < TIMEOUT, (
-                f"not settled after {TIMEOUT:g} s ({describe(app)}); kills {dict(kills)}\n"
-                f"{worker.log_tail()}"
-            )
-            if not worker.alive:
-                assert worker.proc is not None
-                assert worker.proc.returncode in (-9, None), worker.log_tail()
-                worker.start()
-            time.sleep(0.1)
-        elapsed = time.monotonic() - started
+        elapsed = run_until_settled(worker, app, POSTS, kills)
         stop.set()
         killer.join(10)
         assert worker.stop() in (0, -9), worker.log_tail()
@@ -210,6 +223,103 @@ def test_every_post_is_published_exactly_once_through_sigkills(
         stop.set()
         if killer is not None:
             killer.join(10)
+        worker.stop()
+        app.close()
+        x.stop()
+
+
+IMAGE_POSTS = 120
+UPLOAD_PATH = "/2/media/upload"
+
+
+def _picture(number: int) -> bytes:
+    """A small picture of its own for each post (its own hash: no upload is shared)."""
+    import io
+
+    from PIL import Image
+
+    picture = Image.new("RGB", (64, 48), (number % 256, (number * 7) % 256, (number * 13) % 256))
+    picture.putpixel((number % 64, (number // 64) % 48), (255, 255, 255))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class UploadKills:
+    """SIGKILLs the worker as a share of its picture uploads arrive (before X stored them)
+    or once X stored them (before the worker heard)."""
+
+    def __init__(self, worker: WorkerProcess, rng: random.Random, kills: Counter[str]) -> None:
+        self.worker, self.rng, self.kills = worker, rng, kills
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Request, response: Response | None) -> None:
+        if request.method != "POST" or request.path != UPLOAD_PATH:
+            return
+        kind = "during an upload" if response is None else "after an upload"
+        with self.lock:
+            chosen = self.kills[kind] < 4 and self.rng.random() < 0.08
+        if chosen and self.worker.kill():
+            self.kills[kind] += 1
+            if response is None:
+                raise ConnectionResetError("the worker died mid-upload")
+
+
+@pytest.mark.slow
+def test_posts_with_pictures_are_published_exactly_once_through_sigkills(
+    database_url: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x = x_emulator()
+    tally = Tally()
+    kills: Counter[str] = Counter()
+    rng = random.Random(20261203)
+    setup = x_setup(tmp_path, x, database_url=database_url, setenv=monkeypatch.setenv)
+    app = setup.open()
+    worker = crash_worker("crash-pictures", setup, tmp_path)
+    try:
+        ids = []
+        for number in range(IMAGE_POSTS):
+            added = app.add_news_text(
+                f"Lajmi me foto numër {number}\n\nTrajnimi numër {number} për organizatat.",
+                language="sq",
+            )
+            (post,) = added.posts
+            picture = app.add_image(
+                added.news.id, _picture(number), name=f"foto-{number}.png", alt=f"Foto {number}"
+            )
+            app.store.choose_images(post.id, [picture.id], by="engine-test")
+            app.approve(post.id, by="engine-reviewer")
+            app.schedule(post.id, mode="now")
+            ids.append(post.id)
+        x.hooks += [tally, CrashHooks(worker, rng, kills), UploadKills(worker, rng, kills)]
+        run_until_settled(worker, app, IMAGE_POSTS, kills)
+        assert worker.stop() in (0, -9), worker.log_tail()
+
+        assert_published_exactly_once(app, x, ids, tally=tally)
+        assert tally.created == IMAGE_POSTS
+        tweets = x.tweets[x.account.username]
+        assert len(tweets) == IMAGE_POSTS
+        uploads = {u.id: u for u in x.uploads}
+        for tweet in tweets:
+            # Every tweet carries its own picture, with its alt text, exactly once.
+            assert len(tweet.media_ids) == 1, tweet
+            upload = uploads[tweet.media_ids[0]]
+            number = tweet.text.split("numër ")[1].split()[0]
+            assert upload.alt == f"Foto {number}", (upload.alt, tweet.text)
+        finished = [u for u in x.uploads if u.finalized or not u.chunked]
+        # A picture is uploaded again only when its worker died between X storing
+        # it and the worker remembering it: at most one per publishing thread
+        # (4 by default) for each kill, never once per retry.
+        upload_kills = kills["during an upload"] + kills["after an upload"]
+        assert len(finished) <= IMAGE_POSTS + 4 * sum(kills.values()), len(finished)
+        print(
+            f"\n[{'postgres' if database_url else 'sqlite'}] {IMAGE_POSTS} posts with pictures; "
+            f"kills: {dict(kills)}; uploads: {len(finished)} for {IMAGE_POSTS} pictures "
+            f"({upload_kills} kills around uploads); X: {tally.summary()}"
+        )
+        assert kills["before X acted"] + kills["after X accepted"] >= 2, dict(kills)
+        assert upload_kills >= 2, dict(kills)
+    finally:
         worker.stop()
         app.close()
         x.stop()

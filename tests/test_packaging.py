@@ -48,6 +48,8 @@ def test_the_wheel_carries_no_test_support(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "visibility/queue/store.py" in names
     assert "visibility/web/templates/base.html" in names
+    # Swagger UI is served from the package, not from a CDN.
+    assert "visibility/web/static/swagger-ui/swagger-ui-bundle.js" in names
     shipped_code = [n for n in names if n.endswith(".py")]
     assert not [n for n in shipped_code if not n.startswith("visibility/")]
     assert not [n for n in names if "emulator" in n or n.startswith("visibility/testing/")]

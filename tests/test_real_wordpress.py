@@ -2,16 +2,22 @@
 
 Plain ``requests`` against Debian's WordPress (6.1.x) run by
 scripts/wordpress-test-server. The asserted status codes and error bodies are
-the real ones: the WordPress emulator should give the same.
+the real ones: the WordPress emulator should give the same (for the Media
+Library, tests/test_wordpress_media_protocol.py asks both). Last, articles
+with two pictures go to the real WordPress: from the adapter, and from a press
+release through the publisher.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import struct
 import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -20,6 +26,18 @@ from real_wordpress import (
     start_wordpress,
     stop_wordpress,
 )
+from test_adapter_wordpress import article, channel
+from test_adapter_wordpress_media import picture
+from test_wordpress_media_protocol import noise_png
+
+from visibility.adapters.base import LocalMemory, Media
+from visibility.adapters.wordpress import WordPressAdapter
+from visibility.adapters.wordpress_media import upload_name
+from visibility.config.settings import load_settings
+from visibility.queue.states import PostStatus
+from visibility.service.publisher import Publisher
+from visibility.service.runner import build_adapters
+from visibility.workflow import Visibility
 
 pytestmark = pytest.mark.slow
 
@@ -348,3 +366,196 @@ def test_plain_permalinks_mode_and_teardown(real_wordpress: RealWordPress) -> No
     assert not Path(wp.state_dir).exists()
     with pytest.raises(requests.ConnectionError):
         requests.get(wp.base_url, timeout=5)
+
+
+# -- the adapter: an article with its pictures ------------------------------------------
+
+
+def test_an_article_with_two_pictures_on_the_real_wordpress(
+    real_wordpress: RealWordPress, tmp_path: Path
+) -> None:
+    stamp = uuid.uuid4().hex[:8]
+    lead = f"<p>Trajnimi {stamp} filloi sot.</p>"
+    first = picture(tmp_path, tuple(uuid.uuid4().bytes[:3]), alt="Pjesëmarrësit në sallë")
+    second = picture(
+        tmp_path,
+        tuple(uuid.uuid4().bytes[3:6]),
+        alt='Trajnerja & "grupi"',
+        caption="Foto: Qendra <2025>",
+        kind="PNG",
+    )
+    memory = LocalMemory()
+    wordpress = channel(
+        real_wordpress.base_url,
+        username=real_wordpress.admin_user,
+        password=real_wordpress.admin_app_password,
+    )
+    auth = real_wordpress.admin_auth
+
+    def publish(post_id: int, media: tuple[Media, ...]) -> dict[str, Any]:
+        adapter = WordPressAdapter(wordpress, memory=memory)
+        try:
+            done = adapter.publish(
+                article(post_id, title=f"Trajnim {stamp} {post_id}", body=lead, media=media)
+            )
+        finally:
+            adapter.close()
+        post: dict[str, Any] = requests.get(
+            real_wordpress.rest_url(f"/wp/v2/posts/{done.external_id}"),
+            params={"context": "edit"},
+            auth=auth,
+            timeout=30,
+        ).json()
+        return post
+
+    def attachment(media_id: int) -> dict[str, Any]:
+        found: dict[str, Any] = requests.get(
+            real_wordpress.rest_url(f"/wp/v2/media/{media_id}"),
+            params={"context": "edit"},
+            auth=auth,
+            timeout=30,
+        ).json()
+        return found
+
+    def library(media: Media) -> list[int]:
+        listed = requests.get(
+            real_wordpress.rest_url("/wp/v2/media"),
+            params={"search": media.sha256[:16], "_fields": "id"},
+            auth=auth,
+            timeout=30,
+        ).json()
+        return [item["id"] for item in listed]
+
+    post = publish(1, (first, second))
+
+    featured = attachment(post["featured_media"])
+    assert featured["alt_text"] == "Pjesëmarrësit në sallë"
+    assert requests.get(featured["source_url"], timeout=30).content == Path(first.path).read_bytes()
+    (inline_id,) = library(second)
+    inline = attachment(inline_id)
+    assert inline["alt_text"] == 'Trajnerja & "grupi"'
+    assert inline["caption"]["raw"] == "Foto: Qendra &lt;2025&gt;"
+    assert post["content"]["raw"] == (
+        f"{lead}\n"
+        f'<figure class="wp-block-image"><img src="{inline["source_url"]}" '
+        f'alt="Trajnerja &amp; &quot;grupi&quot;" class="wp-image-{inline_id}"/>'
+        "<figcaption>Foto: Qendra &lt;2025&gt;</figcaption></figure>"
+    )
+    page = requests.get(post["link"], timeout=30).text
+    assert 'alt="Trajnerja &amp; &quot;grupi&quot;"' in page
+
+    # Another article with the same pictures (or a retry) uploads nothing again...
+    again = publish(2, (first, second))
+    assert again["featured_media"] == featured["id"]
+    assert library(first) == [featured["id"]] and library(second) == [inline_id]
+
+    # ... unless a picture was deleted from the library since.
+    deleted = requests.delete(
+        real_wordpress.rest_url(f"/wp/v2/media/{featured['id']}"),
+        params={"force": "true"},
+        auth=auth,
+        timeout=30,
+    )
+    assert deleted.status_code == 200, deleted.text
+    third = publish(3, (first,))
+    assert third["featured_media"] not in (0, featured["id"])
+    assert attachment(third["featured_media"])["alt_text"] == "Pjesëmarrësit në sallë"
+
+    # An upload whose answer was lost is found in the library, not uploaded twice.
+    lost = picture(tmp_path, tuple(uuid.uuid4().bytes[6:9]), alt="Sheshi para bashkisë")
+    stored = requests.post(
+        real_wordpress.rest_url("/wp/v2/media"),
+        params={"alt_text": lost.alt},
+        data=Path(lost.path).read_bytes(),
+        headers={
+            "Content-Type": lost.mime_type,
+            "Content-Disposition": f'attachment; filename="{upload_name(lost)}"',
+        },
+        auth=auth,
+        timeout=30,
+    )
+    assert stored.status_code == 201, stored.text
+    memory.remember(f"media:{lost.sha256}", json.dumps({"sent": True}))
+    fourth = publish(4, (lost,))
+    assert fourth["featured_media"] == stored.json()["id"]
+    assert library(lost) == [stored.json()["id"]]
+
+
+def test_a_press_release_with_two_pictures_reaches_the_real_wordpress(
+    real_wordpress: RealWordPress, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stamp = uuid.uuid4().hex[:8]
+    folder = tmp_path / "release"
+    folder.mkdir()
+    photo, logo = noise_png(400), noise_png(200)
+    (folder / "trajnimi.png").write_bytes(photo)
+    (folder / "logo.png").write_bytes(logo)
+    release = folder / "lajmi.html"
+    release.write_text(
+        f"""<html><head><meta charset="utf-8"></head><body><article>
+<h1>Qendra nis trajnime {stamp}</h1>
+<p>Prishtinë – Qendra Burimore fton organizatat në trajnime falas.</p>
+<figure><img src="trajnimi.png" alt="Pjesëmarrësit e trajnimit"><figcaption>Trajnimi i parë
+</figcaption></figure>
+<p>Trajnimet mbahen në Prishtinë dhe Prizren.</p>
+<img src="logo.png" alt="Logoja e Qendrës">
+</article></body></html>""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("WP_USER", real_wordpress.admin_user)
+    monkeypatch.setenv("WP_APP_PASSWORD", real_wordpress.admin_app_password)
+    channels = tmp_path / "channels.toml"
+    channels.write_text(
+        f"""
+[[channels]]
+name = "website"
+kind = "website"
+secrets = {{ username = "WP_USER", application_password = "WP_APP_PASSWORD" }}
+options = {{ base_url = "{real_wordpress.base_url}" }}
+""",
+        encoding="utf-8",
+    )
+    app = Visibility.open(load_settings(channels_file=channels))
+    try:
+        (post,) = app.add_news_file(release).posts
+        app.approve(post.id, by="Ardita")
+        app.schedule(post.id, mode="now")
+        publisher = Publisher(
+            app.store, build_adapters(app), worker="w", platform_cap=None, images=app.image_files
+        )
+        try:
+            publisher.run_due()
+        finally:
+            publisher.close()
+        done = app.store.get_post(post.id)
+    finally:
+        app.close()
+    assert done.status is PostStatus.PUBLISHED, done.last_error
+
+    auth = real_wordpress.admin_auth
+    wp_post = requests.get(
+        real_wordpress.rest_url(f"/wp/v2/posts/{done.external_id}"),
+        params={"context": "edit"},
+        auth=auth,
+        timeout=30,
+    ).json()
+    featured = requests.get(
+        real_wordpress.rest_url(f"/wp/v2/media/{wp_post['featured_media']}"),
+        params={"context": "edit"},
+        auth=auth,
+        timeout=30,
+    ).json()
+    assert featured["alt_text"] == "Pjesëmarrësit e trajnimit"
+    assert featured["caption"]["raw"] == "Trajnimi i parë"
+    assert requests.get(featured["source_url"], timeout=30).content == photo
+    (inline,) = re.findall(
+        r'<img src="([^"]+)" alt="Logoja e Qendrës" class="wp-image-(\d+)"/>',
+        wp_post["content"]["raw"],
+    )
+    assert requests.get(inline[0], timeout=30).content == logo
+    logo_media = requests.get(
+        real_wordpress.rest_url(f"/wp/v2/media/{inline[1]}"), auth=auth, timeout=30
+    ).json()
+    assert logo_media["alt_text"] == "Logoja e Qendrës"
+    page = requests.get(wp_post["link"], timeout=30).text
+    assert 'alt="Logoja e Qendrës"' in page and "Trajnimet mbahen" in page

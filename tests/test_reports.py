@@ -18,22 +18,25 @@ import sys
 import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image, ImageChops
 
 from visibility.cli.app import main
 from visibility.errors import NotFoundError, UserError
 from visibility.queue.types import utcnow
 from visibility.queue.views import PostView
 from visibility.reports import charts
+from visibility.reports.drawing import Figure, Group, Shape, Text, text_width
 from visibility.reports.export import CSV_COLUMNS, to_csv, to_json
 from visibility.reports.figures import Period, Report, build_report, parse_period
 from visibility.reports.render_html import render_html
+from visibility.reports.ticks import date_ticks, number_ticks
 from visibility.workflow import Visibility
 
 BELGRADE = ZoneInfo("Europe/Belgrade")
@@ -531,45 +534,202 @@ def test_empty_period_is_a_report_not_an_error(app: Visibility, sample: Sample) 
     assert [r["row"] for r in rows] == ["channel"] * 3 + ["all"]
     assert json.loads(to_json(empty))["posts"] == []
     svg = charts.to_svg(charts.overview_figure(empty))
-    ET.fromstring(svg)
+    assert svg_texts(ET.fromstring(svg)).count(charts.NO_POSTS) == 2
 
 
 # -- charts --------------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_texts(root: ET.Element) -> list[str]:
+    return [t.text or "" for t in root.iter(f"{SVG}text")]
+
+
+def svg_tips(root: ET.Element, shape: str) -> list[str]:
+    return [t.text or "" for s in root.iter(f"{SVG}{shape}") for t in s.iter(f"{SVG}title")]
 
 
 def test_svg_charts_parse_and_have_unique_ids(report: Report) -> None:
     svg = charts.to_svg(charts.over_time_figure(report))
     root = ET.fromstring(svg)
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    assert "<text" not in svg  # glyphs drawn as paths: no fonts needed
+    assert root.tag == f"{SVG}svg"
+    assert root.get("role") == "img"
+    assert root.get("aria-label") == "Engagement over time, per channel"
+    # Text is text, in the reader's fonts: no glyphs drawn as paths, no font files.
+    assert "Engagement over time, per channel" in svg_texts(root)
+    assert "reactions + comments + shares + clicks" in svg_texts(root)
+    assert "<path" not in svg and "@font-face" not in svg
     html = render_html(report)
     inline = re.findall(r"<svg .*?</svg>", html, flags=re.DOTALL)
     assert len(inline) == 2
     ids: list[str] = []
-    for part in inline:
+    for part, prefix in zip(inline, ("chart-time", "chart-news"), strict=True):
         ET.fromstring(part)
-        ids.extend(re.findall(r'\bid="([^"]+)"', part))
+        assert "<?xml" not in part
+        found = re.findall(r'\bid="([^"]+)"', part)
+        assert found and all(i.startswith(f"{prefix}-") for i in found), found
+        ids.extend(found)
     assert len(ids) == len(set(ids)), "ids repeated between inline charts"
     refs = re.findall(r'href="#([^"]+)"|url\(#([^)]+)\)', html)
     assert all((a or b) in ids for a, b in refs)
+    # The web page's CSP needs no inline style for them: colours are attributes.
+    assert all("style=" not in part for part in inline)
+
+
+def test_charts_plot_the_reports_figures(report: Report) -> None:
+    root = ET.fromstring(charts.inline_svg(charts.over_time_figure(report), "t", label="x"))
+    points = svg_tips(root, "circle")
+    expected = [
+        f"{c.name}, {p.day:%d %b %Y}: {p.figures.value('engagement'):,}"
+        for c in report.channels
+        for p in c.by_date
+        if p.figures.value("engagement") is not None
+    ]
+    assert sorted(points) == sorted(expected) and points
+    # The website reports nothing: no line, no legend entry for it.
+    legend = [t for g in root.iter(f"{SVG}g") if g.get("id") == "t-legend" for t in svg_texts(g)]
+    assert legend == ["facebook", "twitter"]
+    # Higher values are drawn higher, on the same scale for every channel.
+    dots = [(float(c.get("cy") or 0), c.find(f"{SVG}title")) for c in root.iter(f"{SVG}circle")]
+    by_value = sorted(
+        (int((t.text or "").rsplit(": ", 1)[1].replace(",", "")), y)
+        for y, t in dots
+        if t is not None
+    )
+    assert [y for _, y in by_value] == sorted((y for _, y in by_value), reverse=True)
+
+    root = ET.fromstring(charts.inline_svg(charts.news_figure(report), "n", label="x"))
+    bars = {
+        (r.find(f"{SVG}title").text or ""): float(r.get("width") or 0)  # type: ignore[union-attr]
+        for r in root.iter(f"{SVG}rect")
+        if r.find(f"{SVG}title") is not None
+    }
+    assert set(bars) == {"facebook: 33", "twitter: 19", "facebook: 5", "twitter: 1"}
+    # Bar lengths are proportional to the figures, and each bar is labelled with its value.
+    assert bars["facebook: 33"] / bars["twitter: 19"] == pytest.approx(33 / 19, rel=1e-3)
+    assert bars["facebook: 5"] / bars["twitter: 1"] == pytest.approx(5, rel=1e-3)
+    texts = svg_texts(root)
+    assert {"33", "19", "5", "1"} <= set(texts)
+    assert "reactions + comments + shares + clicks (latest reading)" in texts
+    assert any(t.startswith("#") and "Training on financial reporting" in t for t in texts)
+
+
+def test_chart_text_is_escaped_and_stays_in_the_picture(report: Report) -> None:
+    svg = charts.to_svg(charts.overview_figure(report))
+    assert "<script>" not in svg and "<b>" not in svg
+    assert "Qendra &lt;b&gt;Burimore&lt;/b&gt; &amp; Partnerët" in svg
+    root = ET.fromstring(svg)
+    texts = svg_texts(root)
+    # Parsed back, the organisation and the news title are the text staff wrote.
+    assert any(t.startswith(ORGANISATION + ": ") for t in texts)
+    assert any(t.startswith("#") and "<script>alert(1)</script>" in t for t in texts)
+    fig = charts.overview_figure(report)
+    assert_inside(fig)
+
+
+def assert_inside(fig: Figure) -> None:
+    """Every text of ``fig`` lies within the picture, measured as it is drawn."""
+
+    def walk(items: list[Shape], dx: float, dy: float) -> Iterator[tuple[Text, float, float]]:
+        for item in items:
+            if isinstance(item, Group):
+                yield from walk(item.items, dx + item.dx, dy + item.dy)
+            elif isinstance(item, Text):
+                yield item, dx, dy
+
+    for text, dx, dy in walk(fig.items, 0.0, 0.0):
+        width = text_width(text.text, text.size, bold=text.bold)
+        left = text.x + dx - {"start": 0, "middle": width / 2, "end": width}[text.anchor]
+        assert left >= 0 and left + width <= fig.width + 0.5, text
+        assert text.size <= text.y + dy <= fig.height, text
+
+
+def test_charts_with_many_channels_and_long_names(report: Report) -> None:
+    # Nine channels, some with names too long for a legend row: the legend wraps,
+    # names are cut short, and nothing is drawn outside the picture.
+    def renamed(name: str, copy: int) -> str:
+        return f"{name}-{'national-page-' * 6 if name == 'facebook' else ''}{copy}"
+
+    wide = replace(
+        report,
+        channels=tuple(
+            replace(c, name=renamed(c.name, k)) for k in range(3) for c in report.channels
+        ),
+        news=tuple(
+            replace(
+                n,
+                by_channel={
+                    renamed(name, k): t for k in range(3) for name, t in n.by_channel.items()
+                },
+            )
+            for n in report.news
+        ),
+    )
+    for fig in (
+        charts.over_time_figure(wide),
+        charts.news_figure(wide),
+        charts.overview_figure(wide),
+    ):
+        assert_inside(fig)
+        root = ET.fromstring(charts.inline_svg(fig, "w", label="x"))
+        assert (
+            len(
+                {c.get("fill") for c in root.iter(f"{SVG}circle")}
+                | {
+                    r.get("fill")
+                    for r in root.iter(f"{SVG}rect")
+                    if r.find(f"{SVG}title") is not None
+                }
+            )
+            == 6
+        )  # two charted channels, three times: six colours of the palette
+    legend = charts.over_time_figure(wide).items[1]
+    assert isinstance(legend, Group) and legend.name == "legend"
+    assert any(isinstance(t, Text) and t.text.endswith("…") for t in legend.items)
 
 
 def test_write_chart_png_and_svg(report: Report, tmp_path: Path) -> None:
     png = tmp_path / "chart.png"
     charts.write_chart(report, png)
-    data = png.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 10_000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fig = charts.overview_figure(report)
+    with Image.open(png) as image:
+        image.verify()
+    with Image.open(png) as image:
+        # 9 inches wide at 150 dots to the inch, as tall as the layout.
+        assert image.size == (1350, round(fig.height * 1.5))
+        assert image.info["dpi"] == pytest.approx((150, 150), abs=0.1)  # stored per metre
+        rgb = image.convert("RGB")
+        assert rgb.getpixel((0, 0)) == (255, 255, 255)
+        assert count_colour(rgb, (0x00, 0x72, 0xB2)) > 2_000  # facebook, blue
+        assert count_colour(rgb, (0xE6, 0x9F, 0x00)) > 2_000  # twitter, orange
+        assert count_colour(rgb, (0x1D, 0x24, 0x30)) > 500  # text
     svg = tmp_path / "chart.svg"
     charts.write_chart(report, svg)
     root = ET.parse(svg).getroot()
-    assert root.tag.endswith("svg")
+    assert root.tag == f"{SVG}svg"
+    texts = svg_texts(root)
+    assert "Engagement over time, per channel" in texts
+    assert "Engagement per news item, across channels" in texts
     with pytest.raises(UserError, match=r"\.svg or \.png"):
         charts.write_chart(report, tmp_path / "chart.pdf")
 
 
+def count_colour(image: Image.Image, colour: tuple[int, int, int], tolerance: int = 12) -> int:
+    """Pixels within ``tolerance`` of ``colour`` in every band."""
+    near = [
+        band.point(lambda v, c=c: 255 if abs(v - c) < tolerance else 0)
+        for band, c in zip(image.split(), colour, strict=True)
+    ]
+    mask = ImageChops.logical_and(
+        ImageChops.logical_and(near[0].convert("1"), near[1].convert("1")), near[2].convert("1")
+    )
+    return mask.histogram()[255]
+
+
 def test_charts_take_titles_with_dollar_signs(app: Visibility) -> None:
-    # Unescaped, matplotlib would read "$5,000 \\frac{ and $" as broken mathtext.
+    # matplotlib read "$...$" as mathtext; the charts must show the title as written.
     posts = publish_news(
         app, "Grants of $5,000 \\frac{ and $10,000 for youth_groups\n\nApply now.\n"
     )
@@ -579,7 +739,41 @@ def test_charts_take_titles_with_dollar_signs(app: Visibility) -> None:
     app.store.record_snapshots(
         [(v.id, utcnow(), {"reactions": 3}, {}) for v in views if v.channel != "website"], {}
     )
-    ET.fromstring(charts.to_svg(charts.news_figure(build_report(app, period))))
+    svg = charts.to_svg(charts.news_figure(build_report(app, period)))
+    texts = svg_texts(ET.fromstring(svg))
+    assert any("Grants of $5,000 \\frac{ and $10,000" in t for t in texts), texts
+
+
+def test_number_ticks_are_round() -> None:
+    assert number_ticks(0) == [0, 1]
+    assert number_ticks(3) == [0, 1, 2, 3]
+    assert number_ticks(37) == [0, 10, 20, 30, 40]
+    assert number_ticks(4300) == [0, 1000, 2000, 3000, 4000, 5000]
+    assert number_ticks(12_345) == [0, 2500, 5000, 7500, 10_000, 12_500]
+    assert number_ticks(1440, count=8) == [0, 200, 400, 600, 800, 1000, 1200, 1400, 1600]
+
+
+def test_date_ticks_for_short_and_long_periods() -> None:
+    def plain(first: date, last: date) -> list[tuple[str, str, str]]:
+        return [(t.day.isoformat(), t.label, t.context) for t in date_ticks(first, last)]
+
+    assert plain(date(2026, 11, 29), date(2026, 12, 2)) == [
+        ("2026-11-29", "29", "Nov 2026"),
+        ("2026-11-30", "30", ""),
+        ("2026-12-01", "1", "Dec"),
+        ("2026-12-02", "2", ""),
+    ]
+    assert plain(date(2026, 12, 3), date(2026, 12, 3)) == [("2026-12-03", "3", "Dec 2026")]
+    weekly = date_ticks(date(2026, 12, 20), date(2027, 1, 20))
+    assert [t.label for t in weekly] == ["20", "27", "3", "10", "17"]
+    assert [t.context for t in weekly] == ["Dec 2026", "", "Jan 2027", "", ""]
+    # The web page's longest period, two years: quarters, each January with its year.
+    quarters = date_ticks(date(2026, 1, 1), date(2027, 12, 31))
+    assert [t.label for t in quarters] == ["Jan", "Apr", "Jul", "Oct"] * 2
+    assert [t.context for t in quarters] == ["2026", "", "", "", "2027", "", "", ""]
+    assert [t.label for t in date_ticks(date(2020, 1, 5), date(2031, 3, 1))] == [
+        "2022", "2024", "2026", "2028", "2030"
+    ]  # fmt: skip
 
 
 # -- the command line ----------------------------------------------------------
@@ -711,3 +905,41 @@ def test_cli_bad_input_is_one_line(
     run: Run, app: Visibility, args: tuple[str, ...], words: tuple[str, ...]
 ) -> None:
     refused(run("report", *args), *words)
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_the_table_never_cuts_a_figure(app: Visibility, width: int) -> None:
+    from rich.console import Console
+
+    from visibility.reports.export import to_table
+
+    big = {"impressions": 1_335_842, "reactions": 622_317, "comments": 48_111}
+    views = publish_news(
+        app,
+        "A very long title about the regional conference on civil society and the "
+        "European integration of the Western Balkans\n\nOrganisations met in Prishtina.\n",
+    )
+    rows = [
+        (
+            view.id,
+            (view.published_at or utcnow()) + H,
+            {**big, "shares": 9_876, "clicks": 5_432},
+            {},
+        )
+        for view in views.values()
+    ]
+    app.store.record_snapshots(rows, {})
+    day = (next(iter(views.values())).published_at or utcnow()).astimezone(BELGRADE).date()
+    data = build_report(app, Period(day - timedelta(days=1), day + timedelta(days=1), BELGRADE))
+    console = Console(width=width, record=True, color_system=None)
+    console.print(to_table(data))
+    text = console.export_text()
+    for figure in ("1,335,842", "622,317", "48,111", "9,876", "5,432", "4,007,526"):
+        assert figure in text, (figure, text)
+    assert (
+        "…"
+        not in "".join(
+            line for line in text.splitlines() if any(ch.isdigit() for ch in line) and "," in line
+        )
+        or "A very long title" in text
+    )

@@ -10,6 +10,7 @@ adapters translate vendor exceptions into these at the boundary with
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 
@@ -33,6 +34,10 @@ class NotFoundError(UserError):
     """A record named by the user does not exist."""
 
 
+class ConflictError(UserError):
+    """The request clashes with a record that exists already (e.g. a name in use)."""
+
+
 class TransitionError(UserError):
     """A post cannot move to the requested state from the state it is in."""
 
@@ -49,6 +54,16 @@ class ChannelError(VisibilityError):
     def __init__(self, message: str, *, channel: str | None = None) -> None:
         super().__init__(message)
         self.channel = channel
+
+
+# "; will try again", "; will try again after 12:00 UTC", " (will try again after 12:00 UTC)"
+_RETRY_PROMISE = re.compile(r"[;,]?\s*\(?will try again[^)]*\)?\.?$")
+
+
+def without_retry_promise(message: str) -> str:
+    """A channel's message without its "will try again", for when nobody will: the
+    post is given up, or waits for a person to decide."""
+    return _RETRY_PROMISE.sub("", message).strip()
 
 
 class RetryableChannelError(ChannelError):

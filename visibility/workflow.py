@@ -7,37 +7,31 @@ change to the store, which guards it in SQL.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from sqlalchemy import Engine
 
 from visibility.accounts.store import AccountStore
 from visibility.adapters.base import Account
-from visibility.adapters.http import host_of
 from visibility.adapters.registry import build_adapter
 from visibility.config.channels import AppConfig, Channel, load_channels
 from visibility.config.settings import Settings, load_settings
 from visibility.config.slots import local_to_utc, slot_times
 from visibility.derive import LINK_PLACEHOLDER
-from visibility.errors import ChannelError, CredentialsError, UserError
-from visibility.news.casing import DEFAULT_ACRONYMS, DEFAULT_PROPER_NAMES
-from visibility.news.model import ParsedNews, SourceFormat
+from visibility.errors import ChannelError, CredentialsError, UserError, ValidationError
+
+# News intake lives in visibility.intake; these names are part of the workflow's API.
+from visibility.intake import Added, FeedImport, NewsIntake, language_code
 from visibility.queue import db
 from visibility.queue.states import PostStatus
 from visibility.queue.store import Store
 from visibility.queue.types import utcnow
-from visibility.queue.views import NewsView, PostView
+from visibility.queue.views import PostView, Sent
 
-if TYPE_CHECKING:
-    from visibility.news.feed import Skipped
-
-# Parsing, derivation and feeds are imported where they are used: a scheduler
-# process never parses a news item, and should not carry the parsers' memory.
+__all__ = ["Added", "ChannelCheck", "FeedImport", "Visibility", "language_code", "parse_when"]
 
 SAMPLES = Path(__file__).parent / "samples"
 DEMO_SAMPLE = SAMPLES / "lajm-qendra-burimore-sq.txt"
@@ -62,37 +56,6 @@ class ChannelCheck:
         }
 
 
-@dataclass(frozen=True)
-class Added:
-    news: NewsView
-    created: bool
-    posts: list[PostView]
-
-
-@dataclass(frozen=True)
-class FeedImport:
-    added: list[Added]
-    known: int
-    skipped: list[Skipped]
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "added": [a.news.id for a in self.added],
-            "known": self.known,
-            "skipped": [{"entry": s.guid, "reason": s.reason} for s in self.skipped],
-        }
-
-
-def language_code(value: str | None) -> str | None:
-    """A two-letter language code (``sq``, ``sr``, ``en``), or None to detect it."""
-    if value is None:
-        return None
-    code = value.strip().lower()
-    if not re.fullmatch(r"[a-z]{2}", code):
-        raise UserError(f"unknown language {value!r}: give a two-letter code such as sq, sr or en")
-    return code
-
-
 def parse_when(text: str, tz_name: str) -> datetime:
     """Read ``2026-12-01 09:30`` as wall time in ``tz_name``, or an ISO time with offset."""
     from zoneinfo import ZoneInfo
@@ -101,7 +64,7 @@ def parse_when(text: str, tz_name: str) -> datetime:
         value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
     except ValueError:
         raise UserError(
-            f"cannot read the time {text!r}: write it as 2026-12-01 09:30 "
+            "cannot read the time: write it as 2026-12-01 09:30 "
             f"(in the channel's timezone, {tz_name}) or with an offset, 2026-12-01T09:30+01:00"
         ) from None
     if value.tzinfo is not None:
@@ -109,7 +72,11 @@ def parse_when(text: str, tz_name: str) -> datetime:
     return local_to_utc(value.date(), value.time(), ZoneInfo(tz_name))
 
 
-class Visibility:
+#: How far in the past a chosen time may be (the minutes spent filling a form).
+PAST_GRACE = timedelta(minutes=5)
+
+
+class Visibility(NewsIntake):
     """The application: settings, channels and the queue store."""
 
     def __init__(self, settings: Settings, config: AppConfig, engine: Engine) -> None:
@@ -157,159 +124,26 @@ class Visibility:
             secrets=self.secret_values(),
         )
 
-    # -- news -------------------------------------------------------------
-
-    @property
-    def _acronyms(self) -> tuple[str, ...]:
-        return (*DEFAULT_ACRONYMS, *self.config.organisation.acronyms)
-
-    @property
-    def _proper_names(self) -> tuple[str, ...]:
-        return (*DEFAULT_PROPER_NAMES, *self.config.organisation.proper_names)
-
-    def add_news_file(
-        self, path: Path, *, language: str | None = None, author: str | None = None
-    ) -> Added:
-        from visibility.news.parse import read_news_file
-
-        parsed = read_news_file(
-            path,
-            max_bytes=self.settings.max_news_bytes,
-            language=language_code(language),
-            acronyms=self._acronyms,
-            proper_names=self._proper_names,
-        )
-        return self._add(parsed, source=str(path), author=author)
-
-    def add_news_bytes(
-        self,
-        data: bytes,
-        *,
-        source: str,
-        language: str | None = None,
-        author: str | None = None,
-    ) -> Added:
-        """An uploaded file: the format is guessed from its name and content."""
-        from visibility.news.parse import parse_news
-
-        if len(data) > self.settings.max_news_bytes:
-            raise UserError(
-                f"{source} is larger than {self.settings.max_news_bytes} bytes; "
-                "set VISIBILITY_MAX_NEWS_BYTES to allow more"
-            )
-        parsed = parse_news(
-            data,
-            source=source,
-            language=language_code(language),
-            acronyms=self._acronyms,
-            proper_names=self._proper_names,
-        )
-        return self._add(parsed, source=source, author=author)
-
-    def add_news_text(
-        self,
-        text: str,
-        *,
-        source: str = "<text>",
-        fmt: SourceFormat | None = "text",
-        language: str | None = None,
-        canonical_url: str | None = None,
-        author: str | None = None,
-    ) -> Added:
-        from visibility.news.parse import parse_news
-
-        if len(text.encode("utf-8")) > self.settings.max_news_bytes:
-            raise UserError(
-                f"{source} is larger than {self.settings.max_news_bytes} bytes; "
-                "set VISIBILITY_MAX_NEWS_BYTES to allow more"
-            )
-        parsed = parse_news(
-            text,
-            source=source,
-            fmt=fmt,
-            language=language_code(language),
-            canonical_url=canonical_url,
-            acronyms=self._acronyms,
-            proper_names=self._proper_names,
-        )
-        return self._add(parsed, source=source, author=author)
-
-    def _add(
-        self,
-        parsed: ParsedNews,
-        *,
-        source: str,
-        feed_guid: str | None = None,
-        skip_channels: frozenset[str] = frozenset(),
-        author: str | None = None,
-    ) -> Added:
-        from visibility.derive.render import derive_posts
-
-        # Derive before storing anything, so a broken template leaves no
-        # half-added news item behind; the item and its drafts are stored in
-        # one transaction.
-        channels = [c for c in self.config.channels if c.name not in skip_channels]
-        drafts = derive_posts(parsed, channels, self.config.organisation, author=author)
-        news, created, posts = self.store.add_news(
-            parsed, source=source, drafts=drafts, feed_guid=feed_guid
-        )
-        return Added(news=news, created=created, posts=posts)
-
-    def _feed_home(self, location: str, from_channel: str | None) -> frozenset[str]:
-        """Website channels a feed's items must not be published back to."""
-        if from_channel is not None:
-            return frozenset({self.config.channel(from_channel).name})
-        host = host_of(location)
-        return frozenset(
-            c.name
-            for c in self.config.channels
-            if c.post_kind == "website"
-            and host_of(str(c.options.get("base_url") or c.options.get("url") or "")) == host
-        )
-
-    def import_feed(
-        self,
-        location: str,
-        *,
-        from_channel: str | None = None,
-        language: str | None = None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> FeedImport:
-        """Add every entry of an RSS/Atom feed that is not stored yet, oldest first."""
-        from visibility.news.feed import fetch_feed, parse_feed
-
-        data = fetch_feed(location)
-        entries, skipped = parse_feed(
-            data,
-            source=location,
-            language=language_code(language),
-            acronyms=self._acronyms,
-            proper_names=self._proper_names,
-        )
-        home = self._feed_home(location, from_channel)
-        added: list[Added] = []
-        known = 0
-        for number, entry in enumerate(entries, 1):
-            ours = entry.link is not None and self.store.post_with_url(entry.link) is not None
-            if ours or self.store.find_same(entry.news, feed_guid=entry.guid) is not None:
-                # Already here, or an article this tool published itself.
-                known += 1
-            else:
-                result = self._add(
-                    entry.news,
-                    source=entry.link or location,
-                    feed_guid=entry.guid,
-                    skip_channels=home,
-                )
-                if result.created:
-                    added.append(result)
-                else:
-                    known += 1
-            if progress is not None:
-                progress(number, len(entries))
-        return FeedImport(added=added, known=known, skipped=skipped)
-
     # -- posts ------------------------------------------------------------
+
+    def image_problem(self, post: PostView) -> str | None:
+        """Why the post's pictures cannot go out as they are, or None."""
+        from visibility.media.limits import LIMITS
+
+        images = self.store.post_images([post.id]).get(post.id, [])
+        limits = LIMITS.get(post.kind)
+        if limits is not None and len(images) > limits.max_images:
+            return (
+                f"post {post.id} carries {len(images)} pictures; {post.kind} takes at most "
+                f"{limits.max_images}: choose fewer"
+            )
+        for number, image in enumerate(images, 1):
+            if not image.alt:
+                return (
+                    f"picture {number} of post {post.id} ({image.source or image.sha256[:8]}) "
+                    "has no alt text: describe what it shows, for people who cannot see it"
+                )
+        return None
 
     def channel_of(self, post: PostView) -> Channel:
         return self.config.channel(post.channel)
@@ -333,6 +167,9 @@ class Visibility:
             required_link=self._required_link(post),
             thread=channel.kind == "twitter" and bool(channel.options.get("thread")),
         )
+        problem = self.image_problem(post)
+        if problem is not None:
+            raise ValidationError(problem)
 
     def edit(
         self,
@@ -361,7 +198,21 @@ class Visibility:
                 "another approver (or set VISIBILITY_ALLOW_SELF_APPROVAL=true)"
             )
         self.check(post)
+        self._fit_images(post)
         return self.store.approve(post_id, by=by.strip())
+
+    def _fit_images(self, post: PostView) -> None:
+        """Make the copies the platform needs now, so a picture it cannot take stops
+        approval, not publishing (copies are kept, by their content)."""
+        from visibility.media.fit import fit
+        from visibility.media.limits import LIMITS
+
+        limits = LIMITS.get(post.kind)
+        if limits is None:
+            return
+        files = self.image_files
+        for image in self.store.post_images([post.id]).get(post.id, []):
+            fit(files.get(image.sha256, image.mime_type), limits, files)
 
     def schedule(
         self,
@@ -384,6 +235,13 @@ class Visibility:
             when = parse_when(at, channel.timezone) if isinstance(at, str) else at
             if when.tzinfo is None:
                 raise UserError("the time must carry a timezone")
+            if when < now - PAST_GRACE:
+                # A typo (a wrong year, a.m. for p.m.), not a wish to publish
+                # at once: the post would go out now and be called "missed".
+                raise UserError(
+                    f"{when.astimezone(channel.tz):%Y-%m-%d %H:%M} ({channel.timezone}) has "
+                    "passed: choose a later time, or publish now (--now)"
+                )
         return self.store.schedule(post_id, at=when)
 
     def next_free_slot(self, post: PostView, *, now: datetime) -> datetime:
@@ -440,7 +298,29 @@ class Visibility:
         """A post in doubt is on the channel after all: record it as published."""
         if not by.strip():
             raise UserError("say who checked the channel: --by NAME")
-        return self.store.confirm(post_id, external_id=external_id or url, url=url, by=by.strip())
+        post = self.store.get_post(post_id)
+        now = utcnow()
+        ages = self.settings.snapshot_ages
+        return self.store.confirm(
+            post_id,
+            external_id=external_id or url,
+            url=url,
+            by=by.strip(),
+            at=now,
+            # Read like any other published post, from the first age on.
+            next_snapshot_at=now + ages[0] if ages else None,
+            sent=self._as_sent(post),
+        )
+
+    def _as_sent(self, post: PostView) -> Sent:
+        """What a post in doubt went out as: its text with the article's link in place."""
+        link = post.link_url
+        if post.link_post_id is not None:
+            link = self.store.get_post(post.link_post_id).external_url
+        body = post.body
+        if link and LINK_PLACEHOLDER in body:
+            body = body.replace(LINK_PLACEHOLDER, link)
+        return Sent(body=body, title=post.title, excerpt=post.excerpt, link=link)
 
     def resend(self, post_id: int, *, by: str) -> PostView:
         """A post in doubt is not on the channel: send it again now."""

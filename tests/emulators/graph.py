@@ -31,6 +31,15 @@ A Page's feed (``GET /{page-id}/feed``) lists its posts newest first, at most
 ``until`` (Unix times), paged with cursors: ``{"data": [...], "paging":
 {"cursors": {"before", "after"}, "next": ...}}``, where ``next`` is a full
 URL carrying the access token, as Graph writes it.
+
+Photos (see ``graph_media`` for what is checked): ``POST /{page-id}/photos``
+takes the file as the multipart ``source`` (or a ``url``), the post text as
+``caption`` (or the deprecated ``message``) and the alt text as
+``alt_text_custom``; it answers ``{"id", "post_id"}`` and shows the photo as a
+post, or with ``published=false`` answers ``{"id"}`` and shows nothing. ``POST
+/{page-id}/feed`` with ``attached_media`` makes one post of such unpublished
+photos (which are then published), and refuses a ``link`` beside them.
+``photos`` holds every photo by id, ``GET /{photo-id}`` reads one back.
 """
 
 from __future__ import annotations
@@ -50,6 +59,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from emulators.graph_media import (
+    GraphPhoto,
+    Refusal,
+    attached_media,
+    check_attachable,
+    check_source,
+    multipart_parts,
+    parse_boolean,
+)
 from emulators.server import Emulator, Request, Response, route
 
 V = r"/(?P<version>v\d{1,2}\.\d)"
@@ -152,9 +170,7 @@ class GraphPost:
     message: str | None
     link: str | None
     created: float  # on the emulator's clock
-    photo: bytes | None = None
-    photo_id: str | None = None
-    photo_name: str | None = None
+    photos: list[GraphPhoto] = field(default_factory=list)  # in the order shown
     deleted: bool = False
 
 
@@ -249,6 +265,7 @@ class GraphEmulator(Emulator):
         self.pages: dict[str, str] = {}
         self.tokens: dict[str, PageToken] = {}
         self.posts: dict[str, list[GraphPost]] = {}
+        self.photos: dict[str, GraphPhoto] = {}  # every photo uploaded, by id
         self.errors: list[dict[str, Any]] = []  # every error object sent, newest last
         self.blocked_words: set[str] = set()
         self.missing_ids_style = "object"  # or "aliases": how the ids batch names unknown ids
@@ -480,6 +497,15 @@ class GraphEmulator(Emulator):
             self.errors.append(body)
         return GraphFault(Response(status, {"error": body}, dict(headers or {})))
 
+    def refuse(self, refusal: Refusal) -> GraphFault:
+        return self.error(
+            refusal.message,
+            refusal.code,
+            subcode=refusal.subcode,
+            user_title=refusal.user_title,
+            user_msg=refusal.user_msg,
+        )
+
     def missing(self, request: Request, object_id: str) -> GraphFault:
         return self.error(
             f"Unsupported {request.method.lower()} request. Object with ID '{object_id}' does "
@@ -575,9 +601,21 @@ class GraphEmulator(Emulator):
         params = _params(request)
         message = params.get("message")
         link = params.get("link")
-        if not message and not link:
+        attached = attached_media(params)
+        if isinstance(attached, Refusal):
+            raise self.refuse(attached)
+        if attached and link:
+            raise self.error(
+                "(#100) link cannot be used with attached_media: a post shows either a link "
+                "preview or its photos.",
+                100,
+            )
+        if not message and not link and not attached:
             raise self.error("(#100) Missing message or attachment", 100)
         with self.lock:  # two identical posts at once: one of them is the duplicate
+            refusal = check_attachable(self.photos, page_id, attached)
+            if refusal is not None:
+                raise self.refuse(refusal)
             self._screen(page_id, message)
             post = GraphPost(
                 id=f"{page_id}_{next(self._ids)}",
@@ -585,7 +623,10 @@ class GraphEmulator(Emulator):
                 message=message,
                 link=link,
                 created=self.now(),
+                photos=[self.photos[fbid] for fbid in attached],
             )
+            for photo in post.photos:
+                photo.published, photo.post_id = True, post.id
             self._keep(post)
         return Response(200, {"id": post.id})
 
@@ -660,27 +701,42 @@ class GraphEmulator(Emulator):
         self._page(request, token, page_id)
         self._require_posting(token)
         params = _params(request)
-        files = _multipart_files(request)
-        if "source" not in files and not params.get("url"):
-            raise self.error("(#324) Requires upload file", 324)
-        filename, data = files.get("source", ("", b""))
-        if "source" in files and not _looks_like_image(data):
-            raise self.error("(#324) Missing or invalid image file", 324)
-        message = params.get("message") or params.get("caption")
+        source = multipart_parts(request).get("source")
+        refusal = check_source(source, params.get("url"))
+        if refusal is not None:
+            raise self.refuse(refusal)
+        published = parse_boolean(params.get("published"), default=True)
+        if published is None:
+            raise self.error("(#100) param published must be a boolean", 100)
+        caption = params.get("caption") or params.get("message")
         with self.lock:
-            self._screen(page_id, message)
+            photo = GraphPhoto(
+                id=str(next(self._ids)),
+                page_id=page_id,
+                data=source.data if source is not None else None,
+                filename=source.filename if source is not None else params.get("url"),
+                content_type=source.content_type if source is not None else None,
+                alt_text=params.get("alt_text_custom"),
+                caption=caption,
+                published=published,
+                created=self.now(),
+            )
+            if not published:
+                self.photos[photo.id] = photo
+                return Response(200, {"id": photo.id})
+            self._screen(page_id, caption)
             post = GraphPost(
                 id=f"{page_id}_{next(self._ids)}",
                 page_id=page_id,
-                message=message,
+                message=caption,
                 link=None,
-                created=self.now(),
-                photo=data or None,
-                photo_id=str(next(self._ids)),
-                photo_name=filename or params.get("url"),
+                created=photo.created,
+                photos=[photo],
             )
+            photo.post_id = post.id
+            self.photos[photo.id] = photo
             self._keep(post)
-        return Response(200, {"id": post.photo_id, "post_id": post.id})
+        return Response(200, {"id": photo.id, "post_id": post.id})
 
     @route("GET", V + r"/(?P<object_id>[^/]+)")
     @graph_call
@@ -699,6 +755,10 @@ class GraphEmulator(Emulator):
                         100,
                     )
             return Response(200, {k: known[k] for k in wanted})
+        with self.lock:
+            photo = self.photos.get(object_id)
+        if photo is not None and photo.page_id == token.page_id:
+            return Response(200, self._photo_object(photo, fields or ["created_time", "id"]))
         post = self._post(request, token, object_id)
         insights = self._insights_asked(request, token, request.arg("fields"))
         wanted = fields or ["created_time", "message", "id"]
@@ -899,6 +959,26 @@ class GraphEmulator(Emulator):
         obj["id"] = post.id
         return obj
 
+    def _photo_object(self, photo: GraphPhoto, fields: list[str]) -> dict[str, Any]:
+        created = datetime.fromtimestamp(photo.created, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+        known: dict[str, Any] = {
+            "id": photo.id,
+            "created_time": created,
+            "alt_text_custom": photo.alt_text,
+            "name": photo.caption,  # Graph reads the caption back as "name"
+            "page_story_id": photo.post_id,
+        }
+        obj: dict[str, Any] = {}
+        for name in fields:
+            if name not in known:
+                raise self.error(
+                    f"(#100) Tried accessing nonexisting field ({name}) on node type (Photo)", 100
+                )
+            if known[name] is not None:
+                obj[name] = known[name]
+        obj["id"] = photo.id
+        return obj
+
 
 def _cursor(post_id: str) -> str:
     return base64.urlsafe_b64encode(f"post:{post_id}".encode()).decode().rstrip("=")
@@ -937,51 +1017,14 @@ def _params(request: Request) -> dict[str, str]:
     if content_type.startswith("application/x-www-form-urlencoded"):
         params.update(request.form())
     elif content_type.startswith("multipart/form-data"):
-        for name, (filename, data) in _multipart(request).items():
-            if filename is None:
-                params[name] = data.decode("utf-8")
+        for name, part in multipart_parts(request).items():
+            if part.filename is None:
+                params[name] = part.text
     elif content_type.startswith("application/json") and request.body:
         body = request.json()
         if isinstance(body, dict):
             params.update({k: str(v) for k, v in body.items()})
     return params
-
-
-def _multipart(request: Request) -> dict[str, tuple[str | None, bytes]]:
-    match = re.search(r'boundary="?([^";]+)"?', request.headers.get("content-type", ""))
-    if match is None:
-        return {}
-    delimiter = b"--" + match.group(1).encode("latin-1")
-    parts: dict[str, tuple[str | None, bytes]] = {}
-    for chunk in request.body.split(delimiter)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        name = re.search(rb'; name="([^"]*)"', head)
-        if name is None:
-            continue
-        filename = re.search(rb'; filename="([^"]*)"', head)
-        parts[name.group(1).decode("utf-8")] = (
-            filename.group(1).decode("utf-8") if filename else None,
-            data.removesuffix(b"\r\n"),
-        )
-    return parts
-
-
-def _multipart_files(request: Request) -> dict[str, tuple[str, bytes]]:
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        return {}
-    return {
-        name: (filename, data)
-        for name, (filename, data) in _multipart(request).items()
-        if filename is not None
-    }
-
-
-def _looks_like_image(data: bytes) -> bool:
-    return data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")) or (
-        data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    )
 
 
 def _fields(value: str | None) -> list[str]:

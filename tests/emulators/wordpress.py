@@ -16,9 +16,9 @@ capabilities: a contributor may write drafts but not publish or upload.
 
 Also as WordPress: term names are stored HTML-escaped (``A &amp; B``), a term
 that exists already is refused with ``term_exists`` and its id, unknown
-category or tag ids given to a post are dropped silently, and a media upload
-is the raw file in the body with ``Content-Disposition: attachment;
-filename="..."``, its bytes checked against the file name's extension.
+category or tag ids given to a post are dropped silently, and a post's
+``featured_media`` must be an attachment of the site. The Media Library is
+``emulators.wordpress_media``.
 
 The post list (``GET /wp/v2/posts``) filters as WP_Query does: ``search``
 split into terms (stopwords and single letters dropped, ``-term`` excluded,
@@ -45,6 +45,7 @@ from typing import Any, Final
 from urllib.parse import parse_qs
 
 from emulators.server import Emulator, Request, Response, route
+from emulators.wordpress_media import MediaLibrary
 
 # A made-up application password, shown the way WordPress shows them.
 DEFAULT_APP_PASSWORD: Final = "abcd EFGH 1234 ijkl MNOP 6789"
@@ -142,21 +143,6 @@ _REST_DATE: Final = re.compile(
 )
 _DATE_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
 _TAXONOMIES: Final = {"categories": "category", "tags": "post_tag"}
-# What WordPress's file-type check finds in an image's first bytes.
-_MAGIC: Final[Mapping[str, Callable[[bytes], bool]]] = {
-    "jpg": lambda b: b.startswith(b"\xff\xd8\xff"),
-    "jpeg": lambda b: b.startswith(b"\xff\xd8\xff"),
-    "png": lambda b: b.startswith(b"\x89PNG\r\n\x1a\n"),
-    "gif": lambda b: b.startswith((b"GIF87a", b"GIF89a")),
-    "webp": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP",
-}
-_MIME: Final = {
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "webp": "image/webp",
-}
 _NOT_LOGGED_IN: Final = "Sorry, you are not allowed to create posts as this user."
 
 
@@ -270,23 +256,6 @@ def _rest_date(value: str) -> datetime | None:
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
-def _filename_from_disposition(value: str) -> str | None:
-    """WordPress's ``get_filename_from_disposition``: ``filename`` only, quotes dropped."""
-    filename = None
-    if ";" not in value:
-        return None
-    _type, attributes = value.split(";", 1)
-    for part in attributes.split(";"):
-        if "=" not in part:
-            continue
-        key, raw = part.split("=", 1)
-        if key.strip() == "filename" and raw.strip():
-            filename = raw.strip()
-            if len(filename) >= 2 and filename.startswith('"') and filename.endswith('"'):
-                filename = filename[1:-1]
-    return filename
-
-
 class WordPressEmulator(Emulator):
     """A WordPress site with users, posts, categories, tags, media and comments."""
 
@@ -308,7 +277,9 @@ class WordPressEmulator(Emulator):
         self.site_name = site_name
         self.users: dict[int, WPUser] = {}
         self.posts: dict[int, dict[str, Any]] = {}
+        #: Attachments by id (see ``emulators.wordpress_media``).
         self.media: dict[int, dict[str, Any]] = {}
+        self.library = MediaLibrary(self)
         self.terms: dict[str, dict[int, dict[str, Any]]] = {"category": {}, "post_tag": {}}
         self.comments: list[dict[str, Any]] = []
         self._ids = {"user": 1, "post": 1, "term": 1, "comment": 1}
@@ -553,7 +524,7 @@ class WordPressEmulator(Emulator):
             ("DELETE", r"/wp/v2/posts/(\d+)", self._delete_post),
             ("GET", r"/wp/v2/(categories|tags)", self._list_terms),
             ("POST", r"/wp/v2/(categories|tags)", self._create_term),
-            ("POST", r"/wp/v2/media", self._upload),
+            *self.library.routes(),
             ("GET", r"/wp/v2/comments", self._list_comments),
         ]
         for verb, pattern, func in table:
@@ -978,69 +949,6 @@ class WordPressEmulator(Emulator):
             self._term_json(taxonomy, term),
             {"Location": self._rest_url(f"/wp/v2/{base}/{term_id}")},
         )
-
-    def _upload(self, request: Request, params: Mapping[str, Any], user: WPUser | None) -> Response:
-        # The attachment type's create_posts capability is upload_files.
-        if user is None:
-            return _error(401, "rest_cannot_create", _NOT_LOGGED_IN)
-        if not user.can("upload_files"):
-            return _error(403, "rest_cannot_create", _NOT_LOGGED_IN)
-        if not request.body:
-            return _error(400, "rest_upload_no_data", "No data supplied.")
-        content_type = request.headers.get("content-type", "")
-        if not content_type:
-            return _error(400, "rest_upload_no_content_type", "No Content-Type supplied.")
-        disposition = request.headers.get("content-disposition", "")
-        if not disposition:
-            return _error(
-                400, "rest_upload_no_content_disposition", "No Content-Disposition supplied."
-            )
-        # PHP sees the header's bytes; http.server decoded them as Latin-1.
-        raw_disposition = disposition.encode("latin-1").decode("utf-8", "replace")
-        filename = _filename_from_disposition(raw_disposition)
-        if not filename:
-            return _error(
-                400,
-                "rest_upload_invalid_disposition",
-                "Invalid Content-Disposition supplied. Content-Disposition needs to be "
-                'formatted as `attachment; filename="image.png"` or similar.',
-            )
-        extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-        check = _MAGIC.get(extension)
-        if check is None or not check(request.body):
-            return _error(
-                500,
-                "rest_upload_sideload_error",
-                "Sorry, you are not allowed to upload this file type.",
-            )
-        media_id = self._next("post")  # attachments are posts: one sequence of ids
-        stem = filename.rsplit(".", 1)[0]
-        stored_name = f"{sanitize_title(stem) or media_id}.{extension}"
-        month = datetime.now(UTC).strftime("%Y/%m")
-        source_url = f"{self.base_url}/wp-content/uploads/{month}/{stored_name}"
-        self.media[media_id] = {
-            "id": media_id,
-            "filename": filename,
-            "content_type": content_type,
-            "data": request.body,
-            "author": user.id,
-        }
-        body = {
-            "id": media_id,
-            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-            "slug": sanitize_title(stem),
-            "status": "inherit",
-            "type": "attachment",
-            "link": f"{self.base_url}/?attachment_id={media_id}",
-            "title": {"raw": stem, "rendered": html.escape(stem)},
-            "author": user.id,
-            "media_type": "image",
-            "mime_type": _MIME[extension],
-            "source_url": source_url,
-            "media_details": {"filesize": len(request.body), "sizes": {}},
-            "post": None,
-        }
-        return Response(201, body, {"Location": self._rest_url(f"/wp/v2/media/{media_id}")})
 
     def _list_comments(
         self, request: Request, params: Mapping[str, Any], user: WPUser | None

@@ -29,6 +29,13 @@ with ``&``, ``<`` and ``>`` HTML-escaped as API v2 sends them.
 The user timeline (``GET /2/users/:id/tweets``) answers newest first, filtered
 by ``start_time``/``end_time`` and ``exclude``, paged with ``next_token``,
 over the account's 3200 most recent tweets.
+
+Media (``emulators.x_media``): the v2 upload endpoints, one-shot and chunked,
+processing status and alt text, signed and rate-limited like the rest. A post
+may carry up to four uploaded media ids (``media.media_ids``); an id that is
+unknown, another account's, unprocessed or expired is refused with X's "Your
+media IDs are invalid.". X shows a post's media as one more t.co link at the
+end of its text, and so does the emulator (``PostedTweet.media_ids`` keeps them).
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
 from emulators.server import Emulator, Request, Response, route
+from emulators.x_media import INVALID_MEDIA_IDS, MediaStore, UploadedMedia
 from visibility.text.tweet import MAX_TWEET_LENGTH, url_spans, weighted_length
 
 REAL_API: Final = "https://api.twitter.com"
@@ -76,7 +84,20 @@ PRIVATE_METRICS: Final = ("impression_count", "url_link_clicks", "user_profile_c
 PrivateMetrics = Literal["granted", "client-forbidden", "field-errors"]
 
 # Requests per window for the endpoints whose limit tests do not set.
-_FIXED_LIMITS: Final = {"delete": 50, "me": 75, "lookup": 900, "user": 900, "timeline": 900}
+_FIXED_LIMITS: Final = {
+    "delete": 50,
+    "me": 75,
+    "lookup": 900,
+    "user": 900,
+    "timeline": 900,
+    # The media endpoints' per-user limits of the X API v2 rate-limit table.
+    "media-upload": 500,
+    "media-chunked": 1875,
+    "media-status": 1875,
+    "media-metadata": 500,
+}
+#: The most pictures one post may carry.
+MAX_MEDIA_IDS: Final = 4
 _RFC3339: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 
 
@@ -105,10 +126,16 @@ class PostedTweet:
     metrics: dict[str, int] | None = None
     #: The text as X keeps and shows it: NFC, every URL a t.co link.
     stored_text: str = ""
+    #: The media attached to it, in order.
+    media_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.stored_text:
             self.stored_text = shorten_links(self.text)
+            if self.media_ids:
+                # X shows a post's pictures as one more t.co link at the end of its text.
+                link = "https://t.co/" + _random(_TCO_LENGTH)
+                self.stored_text = f"{self.stored_text} {link}" if self.stored_text else link
 
 
 def _random(length: int) -> str:
@@ -217,6 +244,38 @@ def _client_forbidden(client_id: str) -> Response:
     return Response(403, body, {"Content-Type": "application/json; charset=utf-8"})
 
 
+def _write_refused(account: XAccount) -> Response | None:
+    """X's answer to a write by a token made while the app could only read."""
+    if account.can_write:
+        return None
+    return _problem(
+        403,
+        "Forbidden",
+        "Your client app is not configured with the appropriate oauth1 app "
+        "permissions for this endpoint.",
+        f"{_PROBLEM}/oauth1-permissions",
+    )
+
+
+def _media_ids(media: Any) -> tuple[str, ...] | Response:
+    """The ``media.media_ids`` of a post, checked as X checks their shape."""
+    if media is None:
+        return ()
+    ids = media.get("media_ids") if isinstance(media, dict) else None
+    if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_MEDIA_IDS:
+        return _invalid_request(
+            f"The `media.media_ids` field must hold between 1 and {MAX_MEDIA_IDS} ids",
+            parameters={"media.media_ids": [str(ids)]},
+        )
+    bad = [i for i in ids if not isinstance(i, str) or not re.fullmatch(r"[0-9]{1,19}", i)]
+    if bad:
+        return _invalid_request(
+            *(f"The `media.media_ids` value [{i}] does not match ^[0-9]{{1,19}}$" for i in bad),
+            parameters={"media.media_ids": [str(i) for i in ids]},
+        )
+    return tuple(ids)
+
+
 def _field_refused(tweet_id: str, field_name: str) -> dict[str, str]:
     """X's per-id error for a field the caller may not see on that tweet."""
     return {
@@ -318,6 +377,8 @@ class XEmulator(Emulator):
         #: Whether the app's plan gives ``non_public_metrics``, and how X refuses them if not.
         self.private_metrics: PrivateMetrics = "granted"
         self.client_id = str(20_000_000 + secrets.randbelow(9_000_000))
+        #: Uploaded media (see ``emulators.x_media``).
+        self.media = MediaStore(now=self.now, new_id=self._new_id)
 
     def start(self) -> XEmulator:
         super().start()
@@ -349,6 +410,7 @@ class XEmulator(Emulator):
             self._offset = 0.0
             self.post_limit = self._initial_post_limit
             self.private_metrics = "granted"
+            self.media.reset()
 
     def now(self) -> float:
         return self._clock() + self._offset
@@ -379,6 +441,7 @@ class XEmulator(Emulator):
         username: str | None = None,
         age_seconds: float = 0.0,
         in_reply_to: str | None = None,
+        media_ids: Sequence[str] = (),
     ) -> PostedTweet:
         """Put a tweet in place without a request (posted ``age_seconds`` ago)."""
         account = self.account
@@ -391,6 +454,7 @@ class XEmulator(Emulator):
             author_id=account.user_id,
             created_at=created,
             in_reply_to_tweet_id=in_reply_to,
+            media_ids=tuple(media_ids),
         )
         with self.lock:
             self._tweets[tweet.id] = tweet
@@ -410,6 +474,19 @@ class XEmulator(Emulator):
             if unknown:
                 raise KeyError(f"unknown metrics: {sorted(unknown)}")
             tweet.metrics = {**base, **counts}
+
+    @property
+    def uploads(self) -> list[UploadedMedia]:
+        """Every media upload made (finished or not), oldest first."""
+        with self.lock:
+            return self.media.uploads
+
+    def process_next(self, *, polls: int = 1, failure: str | None = None) -> None:
+        """Process the next finished upload asynchronously, as X does for some media: its
+        state is ``pending`` until ``polls`` status requests, then ``succeeded`` (or
+        ``failed`` with ``failure`` as X's message)."""
+        with self.lock:
+            self.media.process_next(polls=polls, failure=failure)
 
     def deny_private_metrics(self, style: PrivateMetrics = "client-forbidden") -> None:
         """Act as for an app whose plan gives no ``non_public_metrics`` (``granted`` undoes it)."""
@@ -598,22 +675,20 @@ class XEmulator(Emulator):
     def _create(self, request: Request, caller: _Caller) -> Response:
         account = caller.account
         assert account is not None
-        if not account.can_write:
-            return _problem(
-                403,
-                "Forbidden",
-                "Your client app is not configured with the appropriate oauth1 app "
-                "permissions for this endpoint.",
-                f"{_PROBLEM}/oauth1-permissions",
-            )
+        refused = _write_refused(account)
+        if refused is not None:
+            return refused
         try:
             payload = request.json()
         except ValueError:
             return _invalid_request("Request body is not valid JSON")
         if not isinstance(payload, dict):
             return _invalid_request("Request body must be a JSON object")
-        text = payload.get("text")
-        if not isinstance(text, str) or not text.strip():
+        media_ids = _media_ids(payload.get("media"))
+        if isinstance(media_ids, Response):
+            return media_ids
+        text = payload.get("text", "")
+        if not isinstance(text, str) or not (text.strip() or media_ids):
             return _invalid_request(
                 "Requires at least one of: text, media.media_ids, quote_tweet_id, "
                 "poll.options, card_uri"
@@ -626,6 +701,11 @@ class XEmulator(Emulator):
         reply = payload.get("reply") or {}
         parent_id = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
         with self.lock:
+            if self.media.refused_for_post(media_ids, account.user_id):
+                # Unknown, another account's, unprocessed or expired: X names no culprit.
+                return _invalid_request(
+                    INVALID_MEDIA_IDS, parameters={"media.media_ids": list(media_ids)}
+                )
             if parent_id is not None:
                 parent = self._tweets.get(str(parent_id))
                 if parent is None or parent.deleted:
@@ -636,7 +716,7 @@ class XEmulator(Emulator):
                     )
             for earlier in self._tweets.values():
                 mine = earlier.author_id == account.user_id and not earlier.deleted
-                if mine and earlier.text == text:
+                if mine and text.strip() and earlier.text == text:
                     return _problem(
                         403,
                         "Forbidden",
@@ -648,6 +728,7 @@ class XEmulator(Emulator):
                 author_id=account.user_id,
                 created_at=self.now(),
                 in_reply_to_tweet_id=None if parent_id is None else str(parent_id),
+                media_ids=tuple(media_ids),
             )
             self._tweets[tweet.id] = tweet
         data = {"id": tweet.id, "text": _shown(tweet), "edit_history_tweet_ids": [tweet.id]}
@@ -731,6 +812,7 @@ class XEmulator(Emulator):
                     item["non_public_metrics"] = self._private_metrics(tweet)
                 if "author_id" in fields:
                     item["author_id"] = tweet.author_id
+                item.update(self._attachments(tweet, fields))
                 data.append(item)
         body: dict[str, Any] = {}
         if data:
@@ -861,7 +943,72 @@ class XEmulator(Emulator):
             item["public_metrics"] = self._public_metrics(tweet)
         if "referenced_tweets" in fields and tweet.in_reply_to_tweet_id:
             item["referenced_tweets"] = [{"type": "replied_to", "id": tweet.in_reply_to_tweet_id}]
+        item.update(self._attachments(tweet, fields))
         return item
+
+    def _attachments(self, tweet: PostedTweet, fields: set[str]) -> dict[str, Any]:
+        if "attachments" not in fields or not tweet.media_ids:
+            return {}
+        with self.lock:
+            keys = [
+                self.media.media[i].media_key if i in self.media.media else f"3_{i}"
+                for i in tweet.media_ids
+            ]
+        return {"attachments": {"media_keys": keys}}
+
+    # -- media ----------------------------------------------------------------------
+
+    def _media_call(
+        self, request: Request, bucket: str, act: Callable[[str], Response], *, write: bool = True
+    ) -> Response:
+        """A media endpoint: user context only, and a token that may write for uploads."""
+
+        def handle(caller: _Caller) -> Response:
+            account = caller.account
+            assert account is not None
+            refused = _write_refused(account) if write else None
+            if refused is not None:
+                return refused
+            with self.lock:
+                return act(account.user_id)
+
+        return self._answer(request, bucket, handle, user_only=True)
+
+    @route("POST", r"/2/media/upload")
+    def media_upload(self, request: Request) -> Response:
+        return self._media_call(request, "media-upload", lambda u: self.media.upload(request, u))
+
+    @route("GET", r"/2/media/upload")
+    def media_status(self, request: Request) -> Response:
+        return self._media_call(
+            request, "media-status", lambda u: self.media.status(request, u), write=False
+        )
+
+    @route("POST", r"/2/media/upload/initialize")
+    def media_initialize(self, request: Request) -> Response:
+        return self._media_call(
+            request, "media-chunked", lambda u: self.media.initialize(request, u)
+        )
+
+    @route("POST", r"/2/media/upload/(?P<id>[^/]+)/append")
+    def media_append(self, request: Request) -> Response:
+        media_id = request.params["id"]
+        return self._media_call(
+            request, "media-chunked", lambda u: self.media.append(request, u, media_id)
+        )
+
+    @route("POST", r"/2/media/upload/(?P<id>[^/]+)/finalize")
+    def media_finalize(self, request: Request) -> Response:
+        media_id = request.params["id"]
+        return self._media_call(
+            request, "media-chunked", lambda u: self.media.finalize(request, u, media_id)
+        )
+
+    @route("POST", r"/2/media/metadata")
+    def media_metadata(self, request: Request) -> Response:
+        return self._media_call(
+            request, "media-metadata", lambda u: self.media.metadata(request, u)
+        )
 
     def not_found(self, request: Request) -> Response:
         return Response(

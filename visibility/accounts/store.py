@@ -20,9 +20,10 @@ from visibility.accounts.passwords import (
     verify_password,
 )
 from visibility.accounts.roles import Role
-from visibility.errors import NotFoundError, UserError
+from visibility.errors import ConflictError, NotFoundError, UserError
 from visibility.queue.models import ApiToken, AuditEntry, User
 from visibility.queue.types import utcnow
+from visibility.web.i18n import DEFAULT_LANGUAGE, translate
 
 TOKEN_PREFIX = "vis_"  # noqa: S105  (a prefix, not a secret)
 
@@ -35,6 +36,9 @@ class Actor:
     display_name: str
     role: Role
     token: str | None = None  # the token's name when acting through one
+    # For a signed-in user: the user's session version when this was read, which
+    # a session must carry to stay valid (0 for token actors, who have none).
+    session_version: int = 0
 
     @property
     def label(self) -> str:
@@ -75,6 +79,17 @@ def _user_view(row: User) -> UserView:
     )
 
 
+def _no_such_user() -> NotFoundError:
+    # The name is not repeated: it is the asker's input.
+    return NotFoundError(
+        translate(
+            DEFAULT_LANGUAGE,
+            "There is no user with this name: check the spelling (`visibility users list` "
+            "and the admin page list them all).",
+        )
+    )
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -98,7 +113,12 @@ class AccountStore:
             not username
             or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
         ):
-            raise UserError(f"invalid user name {username!r}: use letters, digits, '.', '-' or '_'")
+            raise UserError(
+                translate(
+                    DEFAULT_LANGUAGE,
+                    "A user name may hold only letters, digits, '.', '-' and '_': choose another.",
+                )
+            )
         try:
             hashed = hash_password(password)
         except ValueError as exc:
@@ -113,7 +133,11 @@ class AccountStore:
             with self._session() as session:
                 session.add(row)
         except IntegrityError:
-            raise UserError(f"a user named {username!r} exists already") from None
+            raise UserError(
+                translate(
+                    DEFAULT_LANGUAGE, "A user with this name exists already: choose another name."
+                )
+            ) from None
         return _user_view(row)
 
     def users(self) -> list[UserView]:
@@ -129,24 +153,42 @@ class AccountStore:
                 select(User).where(col(User.username) == username.strip().lower())
             ).one_or_none()
             if row is None:
-                raise NotFoundError(f"no user named {username!r}")
+                raise _no_such_user()
             return _user_view(row)
 
     def set_role(self, username: str, role: Role) -> UserView:
+        """Change the role; a real change signs the user out everywhere."""
         with self._session() as session:
             row = session.exec(select(User).where(col(User.username) == username)).one_or_none()
             if row is None:
-                raise NotFoundError(f"no user named {username!r}")
-            row.role = role.value
+                raise _no_such_user()
+            if row.role != role.value:
+                # A session opened under the old role must not outlive the decision.
+                row.role = role.value
+                row.session_version += 1
         return self.get_user(username)
 
     def set_active(self, username: str, active: bool) -> UserView:
+        """Activate or deactivate; deactivating signs the user out everywhere."""
         with self._session() as session:
             row = session.exec(select(User).where(col(User.username) == username)).one_or_none()
             if row is None:
-                raise NotFoundError(f"no user named {username!r}")
+                raise _no_such_user()
+            if row.active and not active:
+                row.session_version += 1
             row.active = active
         return self.get_user(username)
+
+    def end_sessions(self, username: str) -> None:
+        """Sign the user out everywhere: every session made before now stops working."""
+        with self._session() as session:
+            done = session.execute(
+                update(User)
+                .where(col(User.username) == username)
+                .values(session_version=col(User.session_version) + 1)
+            )
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                raise _no_such_user()
 
     def set_password(self, username: str, password: str) -> None:
         try:
@@ -154,11 +196,14 @@ class AccountStore:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         with self._session() as session:
+            # Whoever knew the old password may hold a session: end them all.
             done = session.execute(
-                update(User).where(col(User.username) == username).values(password_hash=hashed)
+                update(User)
+                .where(col(User.username) == username)
+                .values(password_hash=hashed, session_version=col(User.session_version) + 1)
             )
             if done.rowcount == 0:  # type: ignore[attr-defined]
-                raise NotFoundError(f"no user named {username!r}")
+                raise _no_such_user()
 
     def authenticate(self, username: str, password: str) -> Actor | None:
         """The user, when the password is right and the account active; else None."""
@@ -174,15 +219,29 @@ class AccountStore:
             row.last_login_at = utcnow()
             if needs_rehash(row.password_hash):
                 row.password_hash = hash_password(password)
-            return Actor(row.username, row.display_name, Role(row.role))
+            return Actor(
+                row.username,
+                row.display_name,
+                Role(row.role),
+                session_version=row.session_version,
+            )
 
-    def actor(self, username: str) -> Actor | None:
-        """A signed-in user as they are now (role changes and deactivation apply at once)."""
+    def actor(self, username: str, session_version: int) -> Actor | None:
+        """The user of a session made at ``session_version``, as they are now.
+
+        None when the user is gone or deactivated, or when the session was
+        ended since (signed out, password or role changed): the version moved on.
+        """
         with self._session() as session:
             row = session.exec(select(User).where(col(User.username) == username)).one_or_none()
-            if row is None or not row.active:
+            if row is None or not row.active or row.session_version != session_version:
                 return None
-            return Actor(row.username, row.display_name, Role(row.role))
+            return Actor(
+                row.username,
+                row.display_name,
+                Role(row.role),
+                session_version=row.session_version,
+            )
 
     # -- API tokens -------------------------------------------------------------
 
@@ -191,19 +250,49 @@ class AccountStore:
         user = self.get_user(username)
         if not user.role.allows(role):
             raise UserError(
-                f"a token cannot have more rights than its user: {username} is {user.role.value}"
-            )
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self._session() as session:
-            session.add(
-                ApiToken(
-                    user_id=user.id,
-                    name=name.strip(),
-                    token_hash=token_hash(token),
-                    role=role.value,
+                translate(
+                    DEFAULT_LANGUAGE,
+                    "A token cannot have more rights than its user: {user} is {role}.",
+                    user=user.username,
+                    role=user.role.value,
                 )
             )
+        name = name.strip()
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        duplicate = ConflictError(
+            translate(
+                DEFAULT_LANGUAGE,
+                "{user} already has an active token with this name: revoke the old one "
+                "first, or choose another name.",
+                user=user.username,
+            )
+        )
+        try:
+            with self._session() as session:
+                # Checked here for a clear message; the partial unique index
+                # still refuses two requests that race past this check.
+                if self._active_token(session, user.id, name) is not None:
+                    raise duplicate
+                session.add(
+                    ApiToken(
+                        user_id=user.id,
+                        name=name,
+                        token_hash=token_hash(token),
+                        role=role.value,
+                    )
+                )
+        except IntegrityError:
+            raise duplicate from None
         return token
+
+    @staticmethod
+    def _active_token(session: Session, user_id: int, name: str) -> ApiToken | None:
+        return session.exec(
+            select(ApiToken)
+            .where(col(ApiToken.user_id) == user_id)
+            .where(col(ApiToken.name) == name)
+            .where(col(ApiToken.revoked_at).is_(None))
+        ).one_or_none()
 
     def token_actor(self, token: str) -> Actor | None:
         with self._session() as session:
@@ -233,7 +322,14 @@ class AccountStore:
                 .values(revoked_at=utcnow())
             )
             if done.rowcount == 0:  # type: ignore[attr-defined]
-                raise NotFoundError(f"{username} has no active token named {name!r}")
+                raise NotFoundError(
+                    translate(
+                        DEFAULT_LANGUAGE,
+                        "{user} has no active token with this name: check the name (a revoked "
+                        "token stays revoked).",
+                        user=user.username,
+                    )
+                )
 
     # -- audit log ------------------------------------------------------------
 

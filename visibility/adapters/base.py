@@ -21,11 +21,31 @@ an X account, a dry-run outbox). The contract, for every method:
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Media:
+    """A picture to attach: a local file already within the platform's limits.
+
+    ``sha256`` names the file's content: the same picture has the same
+    ``sha256`` on every try, so an adapter may reuse what it uploaded before.
+    ``alt`` is its text alternative (never empty: approval requires it).
+    """
+
+    path: str
+    mime_type: str
+    sha256: str
+    alt: str
+    width: int
+    height: int
+    size: int
+    caption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,15 +60,23 @@ class Publication:
     title: str | None = None
     excerpt: str | None = None
     link: str | None = None
-    image_path: str | None = None  # a local image to attach (featured image, photo post)
+    # The pictures, in order (the article's first is its featured image).
+    media: tuple[Media, ...] = ()
 
 
 @dataclass(frozen=True)
 class Published:
-    """The channel's record of a published post."""
+    """The channel's record of a published post.
+
+    ``parts``: the texts exactly as the platform received them, when they
+    differ from the publication's body (an X thread, trimmed text); empty
+    when the body went out as it is. Recorded with the post.
+    """
 
     external_id: str
     url: str | None
+    # What was sent, not which post it is: two records of one post compare equal.
+    parts: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -75,6 +103,38 @@ class Engagement:
     shares: int | None = None
     clicks: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Memory(Protocol):
+    """What an adapter learnt about its platform, shared by every worker and kept
+    across restarts (the database, in production): for example an insights metric
+    the platform refused, so no worker spends calls finding it out again."""
+
+    def recall(self, prefix: str, *, since: datetime) -> dict[str, str]:
+        """Notes whose key starts with ``prefix``, learnt at or after ``since``."""
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key``, learnt now (replacing an older note)."""
+
+
+class LocalMemory:
+    """A ``Memory`` for one process only: for adapters used without a database."""
+
+    def __init__(self) -> None:
+        self._notes: dict[str, tuple[str, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def recall(self, prefix: str, *, since: datetime) -> dict[str, str]:
+        with self._lock:
+            return {
+                key: value
+                for key, (value, learnt) in self._notes.items()
+                if key.startswith(prefix) and learnt >= since
+            }
+
+    def remember(self, key: str, value: str) -> None:
+        with self._lock:
+            self._notes[key] = (value, datetime.now(UTC))
 
 
 class Adapter(ABC):

@@ -72,6 +72,10 @@ class DryRunAdapter(Adapter):
             "title": publication.title,
             "excerpt": publication.excerpt,
             "body": body,
+            "media": [
+                {"file": m.path, "sha256": m.sha256, "type": m.mime_type, "alt": m.alt}
+                for m in publication.media
+            ],
             "published_at": datetime.now(UTC).isoformat(),
         }
         line = json.dumps(record, ensure_ascii=False) + "\n"

@@ -37,6 +37,11 @@ DUPLICATE_CODE = 506
 BLOCKED_CODE = 368
 INVALID_PARAMETER = 100
 MISSING_OBJECT_SUBCODE = 33
+#: "(#324) Missing or invalid image file" / "(#324) Requires upload file".
+PHOTO_FILE_CODE = 324
+#: Code 100 with this subcode: "Can't Read Files", a picture too large (Graph's message
+#: says under 4 MB) or of a type it does not read.
+UNREADABLE_PHOTO_SUBCODE = 1366046
 
 # Graph only says "rate limited"; these are its usual windows when no header says more.
 APP_LIMIT_PAUSE = timedelta(minutes=60)
@@ -155,6 +160,23 @@ def is_invalid_metric(error: GraphError | None) -> bool:
     )
 
 
+def is_photo_refusal(error: GraphError | None) -> bool:
+    """Graph refusing the picture itself: the file, its type or its size."""
+    return error is not None and (
+        error.code == PHOTO_FILE_CODE or error.subcode == UNREADABLE_PHOTO_SUBCODE
+    )
+
+
+def is_attachment_refusal(error: GraphError | None) -> bool:
+    """Graph refusing a feed post's ``attached_media``: a photo id it will not attach
+    (unknown, another Page's, deleted, or published already)."""
+    return (
+        error is not None
+        and error.code == INVALID_PARAMETER
+        and ("attached_media" in error.message or "media_fbid" in error.message)
+    )
+
+
 def may_block_insights(error: GraphError | None) -> bool:
     """A permission error that may be about reading insights alone.
 
@@ -268,6 +290,13 @@ def translate(
             f"Facebook blocked {action} as abusive or against its policies: "
             f"{error.said}{error.trace}. It will not be retried; review the content, "
             "and quote the fbtrace_id to Meta support if Facebook is wrong.",
+            channel=channel,
+        )
+    if is_photo_refusal(error):
+        return PermanentChannelError(
+            f"Facebook refused the picture ({action}): {error.said} (code "
+            f"{error.code}){error.trace}. Replace the picture with a JPEG, PNG or GIF under "
+            "4 MB, or choose another one for the post.",
             channel=channel,
         )
     if error.code in TRANSIENT_CODES or error.is_transient or status >= 500:

@@ -17,49 +17,62 @@ user context. When X says the app may not have ``non_public_metrics`` at all
 (its plan lacks them), the adapter reads public metrics only from then on,
 and says so in each reading's ``raw["unavailable"]``.
 
-tweepy's ``Client`` always talks to ``https://api.twitter.com``. To reach an
-emulator or proxy (``options.base_url``), a transport adapter mounted on the
-client's session rewrites the address just before sending: after the OAuth
-1.0a signature was computed over the real URL, so the receiver can verify it
-as X would. The same transport gives every request ``options.timeout``,
-which tweepy never passes.
+Requests go through one session whose transport (``twitter_transport``) sends
+them to ``options.base_url`` after they were signed for api.twitter.com.
+
+Pictures (``Publication.media``, up to four) are uploaded first through X's
+v2 media endpoints with their alt text (``twitter_media``), and attached to
+the first tweet (a thread's first part). Uploads are remembered in the
+adapter's ``Memory`` so a retry does not upload the same file again.
 
 ``find_published`` reads the account's own timeline (``GET
 /2/users/:id/tweets``) since the given time and compares texts the way X keeps
-them: X replaces every URL by a ``https://t.co/...`` link and HTML-escapes
-``&<>`` in what it returns, so URLs on both sides become one mark, and
-whitespace and Unicode normalisation are evened out, before comparing.
+them (``twitter_text``); X shows a post's pictures as one more link at the end
+of its text.
 """
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 import threading
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import tweepy
-from requests.adapters import HTTPAdapter
 
-from visibility.adapters.base import Account, Adapter, Engagement, Publication, Published
+from visibility.adapters.base import (
+    Account,
+    Adapter,
+    Engagement,
+    LocalMemory,
+    Memory,
+    Publication,
+    Published,
+)
 from visibility.adapters.http import USER_AGENT, make_session
 from visibility.adapters.specs import TwitterOptions
 from visibility.adapters.twitter_errors import (
     Auth,
     field_refusals,
     platform_message,
+    refuses_media_ids,
     refuses_private_metrics,
     translate,
 )
+from visibility.adapters.twitter_media import XMedia
+from visibility.adapters.twitter_text import URL_MARK, comparable_text, split_thread, stored_forms
+from visibility.adapters.twitter_transport import XTransport
 from visibility.config.channels import Channel
-from visibility.errors import ChannelError, CredentialsError, PermanentChannelError
-from visibility.text.tweet import MAX_TWEET_LENGTH, extract_urls, weighted_length
+from visibility.errors import (
+    ChannelError,
+    CredentialsError,
+    PermanentChannelError,
+    RetryableChannelError,
+    without_retry_promise,
+)
+from visibility.text.tweet import MAX_TWEET_LENGTH, weighted_length
 
 __all__ = ["TWITTER_API", "TwitterAdapter", "comparable_text", "split_thread", "tweet_created"]
 
@@ -71,7 +84,6 @@ _USER_SECRETS: Final = ("api_key", "api_secret", "access_token", "access_token_s
 CLOCK_SKEW: Final = timedelta(minutes=2)
 #: Timeline pages of 100 tweets read at most when looking for a post.
 TIMELINE_PAGES: Final = 5
-_URL_MARK: Final = "\ufffc"
 #: X's snowflake epoch: a tweet id's bits above the 22nd count milliseconds since it.
 TWEPOCH_MS: Final = 1288834974657
 #: X gives non_public_metrics for tweets under 30 days old; the hour's margin
@@ -84,157 +96,18 @@ REFUSED_IDS_KEPT: Final = 10_000
 TOO_OLD: Final = "X gives non_public_metrics only for the account's tweets of the last 30 days"
 
 
-class _CredentialLogFilter(logging.Filter):
-    """Keeps credentials out of the DEBUG lines of tweepy and the OAuth libraries.
-
-    tweepy logs each request's headers, the Bearer token among them: that is
-    blanked. requests-oauthlib and oauthlib log the ``Authorization`` header,
-    parameters, base strings and signatures, in several shapes: their DEBUG
-    lines are only about signing, so they are dropped whole.
-    """
-
-    _BEARER: Final = re.compile(r"(Bearer\s+)[^\s'\",}]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith(("oauthlib", "requests_oauthlib")):
-            return record.levelno > logging.DEBUG
-        text = record.getMessage()
-        cleaned = self._BEARER.sub(r"\1***", text)
-        if cleaned != text:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def _install_log_filter() -> None:
-    # A filter on a logger sees only the records made by that very logger,
-    # so each module's logger gets one.
-    for name in (
-        "tweepy.client",
-        "requests_oauthlib.oauth1_auth",
-        "requests_oauthlib.oauth1_session",
-        "oauthlib.oauth1.rfc5849",
-        "oauthlib.oauth1.rfc5849.signature",
-    ):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _CredentialLogFilter) for f in logger.filters):
-            logger.addFilter(_CredentialLogFilter())
-
-
-_install_log_filter()
-
-
-class _XTransport(HTTPAdapter):
-    """Sends what tweepy addressed to api.twitter.com to ``target``, with a timeout."""
-
-    def __init__(self, *, target: str | None, timeout: float) -> None:
-        super().__init__()  # max_retries=0: the scheduler owns retries
-        self.target = urlsplit(target) if target else None
-        self.timeout = timeout
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
-        verify: bool | str = True,
-        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        if self.target is not None and request.url:
-            # The OAuth 1.0a signature is already in the headers, computed
-            # over the real URL; only where the bytes go changes.
-            url = urlsplit(request.url)
-            path = self.target.path.rstrip("/") + url.path
-            request.url = urlunsplit(
-                (self.target.scheme, self.target.netloc, path, url.query, url.fragment)
-            )
-        return super().send(
-            request,
-            stream=stream,
-            timeout=self.timeout if timeout is None else timeout,
-            verify=verify,
-            cert=cert,
-            proxies=proxies,
-        )
-
-
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
-
-
-def _largest(n: int, fits: Callable[[int], bool]) -> int:
-    """The largest index below ``n`` for which ``fits`` holds (``-1`` if none); monotone."""
-    lo, hi = -1, n - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _cut(text: str, limit: int) -> int:
-    """Where the first tweet of ``text`` (longer than ``limit``) ends."""
-    words = list(re.finditer(r"\S+", text))
-    ends = [m.end() for m in words]
-    best = _largest(len(ends), lambda i: weighted_length(text[: ends[i]]) <= limit)
-    if best < 0:  # a single word longer than a tweet
-        return max(1, _largest(len(text) + 1, lambda i: weighted_length(text[:i]) <= limit))
-    for j in range(best, -1, -1):
-        follows = words[j + 1].group()[0] if j + 1 < len(words) else ""
-        if _SENTENCE_END.search(words[j].group()) and not follows.islower():
-            # The last sentence end that fits; earlier ones are shorter still.
-            if 2 * weighted_length(text[: ends[j]]) >= limit:
-                return ends[j]
-            break
-    return ends[best]
-
-
-def comparable_text(text: str) -> str:
-    """``text`` reduced to what survives X's storage: NFC, each URL one mark, single spaces."""
-    text = unicodedata.normalize("NFC", text)
-    pieces: list[str] = []
-    position = 0
-    for url in extract_urls(text):
-        start = text.find(url, position)
-        if start < 0:
-            continue
-        pieces += [text[position:start], _URL_MARK]
-        position = start + len(url)
-    pieces.append(text[position:])
-    return " ".join("".join(pieces).split())
-
-
-def _stored_forms(text: str) -> set[str]:
-    # API v2 sends "&amp;", "&lt;", "&gt;"; a text that holds "&amp;" itself
-    # would be wrongly unescaped, so both readings count.
-    return {comparable_text(text), comparable_text(html.unescape(text))}
-
-
-def split_thread(text: str, limit: int = MAX_TWEET_LENGTH) -> list[str]:
-    """Cut ``text`` into tweets of at most ``limit`` weighted characters.
-
-    Cuts fall between words, after a sentence when that keeps at least half
-    of a tweet, else after the last word that fits; only a single word longer
-    than a tweet is cut inside. Whitespace at a cut is dropped.
-    """
-    parts: list[str] = []
-    rest = text.strip()
-    while rest and weighted_length(rest) > limit:
-        cut = _cut(rest, limit)
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
-
-
 class TwitterAdapter(Adapter):
     """Publishes to one X account through API v2."""
 
     engagement_batch = 100
 
-    def __init__(self, channel: Channel, *, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        session: requests.Session | None = None,
+        memory: Memory | None = None,
+    ) -> None:
         self.channel = channel.name
         self.options = TwitterOptions.model_validate(dict(channel.options))
         values = {role: secret.get_secret_value() for role, secret in channel.secrets.items()}
@@ -253,7 +126,7 @@ class TwitterAdapter(Adapter):
         base_url = self.options.base_url
         target = None if base_url == TWITTER_API else base_url
         self.session.mount(
-            f"{TWITTER_API}/", _XTransport(target=target, timeout=self.options.timeout)
+            f"{TWITTER_API}/", XTransport(target=target, timeout=self.options.timeout)
         )
         self.client = tweepy.Client(
             bearer_token=self._bearer,
@@ -269,6 +142,22 @@ class TwitterAdapter(Adapter):
         self.client.session.close()
         self.client.session = self.session
         self.client.user_agent = USER_AGENT
+        self.media = XMedia(
+            channel=self.channel,
+            api=TWITTER_API,
+            session=self.session,
+            # Signed exactly as tweepy signs its own requests.
+            auth=tweepy.OAuth1UserHandler(
+                values["api_key"],
+                values["api_secret"],
+                values["access_token"],
+                values["access_token_secret"],
+            ).apply_auth(),
+            # Uploads are kept here, shared by all workers when it is the database.
+            memory=memory if memory is not None else LocalMemory(),
+            translate=self._translated,
+            secrets=self._secrets,
+        )
         self._username: str | None = None
         self._user_id: str | None = None
         self._lock = threading.Lock()  # the state below is shared by worker threads
@@ -315,10 +204,15 @@ class TwitterAdapter(Adapter):
     def _text(self, publication: Publication) -> str:
         return publication.body.strip()
 
-    def _post(self, text: str, reply_to: str | None) -> str:
+    def _post(self, text: str, reply_to: str | None, media_ids: Sequence[str] = ()) -> str:
         action = "posting the tweet" if reply_to is None else "posting the reply"
         answer = self._call(
-            action, "user", self.client.create_tweet, text=text, in_reply_to_tweet_id=reply_to
+            action,
+            "user",
+            self.client.create_tweet,
+            text=text,
+            in_reply_to_tweet_id=reply_to,
+            media_ids=list(media_ids) or None,
         )
         return str(self._data(answer, action)["id"])
 
@@ -330,13 +224,17 @@ class TwitterAdapter(Adapter):
         return [text]
 
     def publish(self, publication: Publication) -> Published:
-        if publication.image_path:
-            log.warning(
-                "X posts go out without their image for now (media upload is not supported)",
-                extra={"channel": self.channel, "post_id": publication.post_id},
-            )
         parts = self._parts(publication)
-        ids = [self._post(parts[0], None)]
+        # Pictures go up first: until the first tweet is out, nothing is on X.
+        media_ids, reused = self.media.upload(publication.media)
+        try:
+            # A thread carries them on its first tweet, the one people see first.
+            ids = [self._post(parts[0], None, media_ids)]
+        except ChannelError as exc:
+            cause = exc.__cause__
+            if media_ids and cause is not None and refuses_media_ids(cause):
+                raise self._media_ids_refused(exc, publication, reused) from exc
+            raise
         for number, part in enumerate(parts[1:], start=2):
             try:
                 ids.append(self._post(part, ids[-1]))
@@ -344,13 +242,33 @@ class TwitterAdapter(Adapter):
                 raise self._thread_broken(exc, number, len(parts), ids) from exc
         if len(ids) > 1:
             log.info("posted a thread of %d tweets", len(ids), extra={"channel": self.channel})
-        return Published(external_id=ids[0], url=self._status_url(ids[0]))
+        return Published(external_id=ids[0], url=self._status_url(ids[0]), parts=tuple(parts))
+
+    def _media_ids_refused(
+        self, exc: ChannelError, publication: Publication, reused: set[str]
+    ) -> ChannelError:
+        """X refused the post's media ids: the tweet was not made."""
+        said = platform_message(getattr(exc.__cause__, "response", None), self._secrets)
+        self.media.forget(publication.media)
+        if reused:
+            # Uploads kept from an earlier try: X may have dropped them sooner than it said.
+            return RetryableChannelError(
+                f"X no longer takes the pictures uploaded on an earlier try ({said}); they "
+                "will be uploaded again; will try again",
+                channel=self.channel,
+                reached=False,
+            )
+        return PermanentChannelError(
+            f"X refused the pictures it had just taken for this post ({said}): check them "
+            "on the news item page (a JPEG or PNG under 5 MB each), then publish the post again",
+            channel=self.channel,
+        )
 
     def _thread_broken(
         self, exc: ChannelError, number: int, total: int, ids: list[str]
     ) -> PermanentChannelError:
         # Never retryable: publishing again would post part 1 a second time.
-        reason = re.sub(r";? will try again.*$", "", str(exc))
+        reason = without_retry_promise(str(exc))
         if len(ids) == 1:
             out = f"Part 1 is on X (tweet id {ids[0]}): delete it there"
         else:
@@ -395,6 +313,9 @@ class TwitterAdapter(Adapter):
     def find_published(self, publication: Publication, since: datetime) -> Published | None:
         parts = self._parts(publication)
         wanted = [comparable_text(part) for part in parts]
+        # X shows a post's pictures as one more link at the end of its text.
+        firsts = [f"{wanted[0]} {URL_MARK}".strip()] if publication.media else []
+        firsts.append(wanted[0])
         user_id = self._account_id()
         # X refuses a start_time less than 10 s old; ours may run ahead of X's clock.
         start = min(since - CLOCK_SKEW, datetime.now(UTC) - timedelta(seconds=30))
@@ -417,13 +338,13 @@ class TwitterAdapter(Adapter):
             )
             tweets, token = self._timeline_page(answer)
             for tweet in tweets:
-                for form in _stored_forms(str(tweet.get("text", ""))):
+                for form in stored_forms(str(tweet.get("text", ""))):
                     seen.setdefault(form, str(tweet["id"]))
             # Newest first: once the first part shows, the later parts were on this
             # page or an earlier one.
-            if wanted[0] in seen or not token:
+            if any(form in seen for form in firsts) or not token:
                 break
-        first = seen.get(wanted[0])
+        first = next((seen[form] for form in firsts if form in seen), None)
         if first is None:
             if token:
                 raise PermanentChannelError(

@@ -261,3 +261,32 @@ def translate(
             channel=channel,
         )
     return PermanentChannelError(f"X refused {action} ({status}): {said}", channel=channel)
+
+
+_TOO_LARGE = re.compile(r"size exceeds|too large|too big|exceeds? .*bytes|\b413\b", re.I)
+_WRONG_TYPE = re.compile(
+    r"media type|unrecognized|unsupported|not supported|invalid media|format|\b415\b", re.I
+)
+_MEDIA_IDS = re.compile(r"media ids? (are|is) invalid|invalid media id", re.I)
+
+
+def media_refusal(picture: str, said: str, status: int) -> str:
+    """Why X refused ``picture`` ("picture 2 (…)"), in words staff can act on."""
+    if _TOO_LARGE.search(said) or status == 413:
+        return (
+            f"X refused {picture} as too large ({said}): X takes pictures up to 5 MB; replace "
+            "it with a smaller one on the news item page, then publish the post again"
+        )
+    if _WRONG_TYPE.search(said) or status == 415:
+        return (
+            f"X refused {picture}: it does not take this kind of file ({said}); replace it "
+            "with a JPEG or PNG picture on the news item page, then publish the post again"
+        )
+    return f"X refused {picture} ({status}): {said}"
+
+
+def refuses_media_ids(exc: BaseException) -> bool:
+    """Whether ``exc`` is X refusing a post's ``media.media_ids`` (unknown or expired ids)."""
+    if not isinstance(exc, tweepy.BadRequest):
+        return False
+    return bool(_MEDIA_IDS.search(platform_message(exc.response)))

@@ -3,17 +3,34 @@
 Each article is POSTed as JSON to the channel's ``url``::
 
     {"post_id": 12, "news_item_id": 7, "title": "...", "content_html": "<p>...</p>",
-     "excerpt": "..." or null, "link": "..." or null}
+     "excerpt": "..." or null, "link": "..." or null, "images": [...]}
 
 ``post_id`` stays the same when visibility tries a post again (after a
 timeout, say), so a site can use it to avoid creating the same page twice.
+
+``images`` are the article's pictures, in order (the first is meant as the
+page's main picture; ``content_html`` holds none), each file inside the
+article, so a site needs nothing else to show them::
+
+    {"sha256": "9f2c…", "mime_type": "image/jpeg", "width": 1200, "height": 800,
+     "size": 183422, "alt": "...", "caption": "..." or null, "content_base64": "..."}
+
+``content_base64`` is the file (standard base64, padded); ``sha256`` is the
+hex SHA-256 of the decoded file and ``size`` its length, for the site to check
+it, and to keep a picture used by several articles once. ``alt`` is never
+empty; ``caption`` is plain text. Pictures are fitted to the website limits
+(JPEG, PNG, GIF or WebP, at most 1 MB and 2560 pixels a side, up to 20), so an
+article with many can be a body of tens of MB: the site must accept bodies
+that large (PHP's ``post_max_size``, nginx's ``client_max_body_size``). No
+pictures: ``"images": []``.
 
 The site answers with a 2xx status and a JSON object holding the new page's
 address in the field named by ``url_field`` (default ``url``) and, if it has
 one, its own ``id``: ``{"id": "123", "url": "https://example.org/news/123"}``.
 A relative address is read against ``url``. 401/403 mean the site refused
-the credentials; other 4xx that it refused the article; 429, 5xx and network
-trouble are tried again later (``Retry-After`` is honoured).
+the credentials; 413 that the article (with its pictures) was too large for
+it; other 4xx that it refused the article; 429, 5xx and network trouble are
+tried again later (``Retry-After`` is honoured).
 
 Signature (when the channel has an ``hmac_secret``). Every request carries
 
@@ -44,17 +61,19 @@ is unknown, ``find_published`` says so, and a person looks at the site.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import time
 from datetime import datetime
-from typing import Final
+from pathlib import Path
+from typing import Any, Final
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
 
-from visibility.adapters.base import Account, Adapter, Publication, Published
+from visibility.adapters.base import Account, Adapter, Media, Publication, Published
 from visibility.adapters.http import (
     excerpt,
     host_of,
@@ -76,6 +95,10 @@ from visibility.errors import (
 __all__ = ["TIMESTAMP_HEADER", "WebhookAdapter", "sign"]
 
 TIMESTAMP_HEADER: Final = "X-Visibility-Timestamp"
+
+
+def _size(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{-(-size // 1000)} KB"
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -107,11 +130,12 @@ class WebhookAdapter(Adapter):
             "content_html": publication.body,
             "excerpt": publication.excerpt,
             "link": publication.link,
+            "images": [self._image(n, m) for n, m in enumerate(publication.media, 1)],
         }
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         response = self._send("POST", body, {"Content-Type": "application/json; charset=utf-8"})
         if not 200 <= response.status_code < 300:
-            raise self._error(response, "sending the article")
+            raise self._error(response, "sending the article", size=len(body))
         answer = loads_json(response.text)
         field = self.options.url_field
         url = answer.get(field) if isinstance(answer, dict) else None
@@ -133,6 +157,32 @@ class WebhookAdapter(Adapter):
         page_id = answer.get("id") if isinstance(answer, dict) else None
         external_id = str(page_id) if page_id not in (None, "") else url
         return Published(external_id=external_id, url=url)
+
+    def _image(self, number: int, picture: Media) -> dict[str, Any]:
+        try:
+            content = Path(picture.path).read_bytes()
+        except OSError as exc:
+            raise PermanentChannelError(
+                f"picture {number} of the article cannot be read ({exc.strerror}: "
+                f"{Path(picture.path).name}): add the picture to the news item again",
+                channel=self.channel,
+            ) from exc
+        if hashlib.sha256(content).hexdigest() != picture.sha256:
+            raise PermanentChannelError(
+                f"the file of picture {number} of the article is not the picture that was "
+                "approved (its content changed): add the picture again",
+                channel=self.channel,
+            )
+        return {
+            "sha256": picture.sha256,
+            "mime_type": picture.mime_type,
+            "width": picture.width,
+            "height": picture.height,
+            "size": len(content),
+            "alt": picture.alt,
+            "caption": picture.caption,
+            "content_base64": base64.b64encode(content).decode("ascii"),
+        }
 
     def find_published(self, publication: Publication, since: datetime) -> Published | None:
         # Not retryable: asking again would not tell either.
@@ -203,7 +253,7 @@ class WebhookAdapter(Adapter):
                     return self._redact(excerpt(value))
         return self._redact(excerpt(response.text))
 
-    def _error(self, response: requests.Response, action: str) -> ChannelError:
+    def _error(self, response: requests.Response, action: str, *, size: int = 0) -> ChannelError:
         status, host = response.status_code, self._host
         said = self._said(response)
         if status in (408, 429):
@@ -243,6 +293,13 @@ class WebhookAdapter(Adapter):
             return CredentialsError(
                 f"the website at {host} refused the request (HTTP {status}: {said}) while "
                 f"{action}: {advice}",
+                channel=self.channel,
+            )
+        if status == 413:
+            return PermanentChannelError(
+                f"the website at {host} refused the article as too large (HTTP 413: {said}); "
+                f"with its pictures it was {_size(size)}: ask the website's "
+                "developer to accept larger requests, or give the article fewer pictures",
                 channel=self.channel,
             )
         if status == 404:

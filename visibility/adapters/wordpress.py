@@ -1,21 +1,9 @@
 """The WordPress adapter: publishes articles through the site's REST API.
 
-Authentication is an Application Password (Users → Profile → Application
-Passwords) sent with HTTP Basic, as WordPress shows it (spaces and all:
-WordPress strips them). WordPress accepts application passwords only over
-HTTPS, or on a site whose ``WP_ENVIRONMENT_TYPE`` is ``local``; elsewhere it
-ignores them and answers as it would a visitor.
-
-The API lives at ``{base}/wp-json/`` on sites with pretty permalinks and at
-``{base}/?rest_route=/`` on every site. The adapter asks once, without
-credentials, which of the two answers and keeps the answer (following a
-redirect there, e.g. from http:// to https://). The index it reads also says
-whether the site offers application passwords, which turns a puzzling "not
-logged in" into a precise message.
-
-API requests themselves are never redirected: a redirected POST arrives as a
-GET without its credentials, so a redirect is reported, with the address to
-configure, instead of followed.
+Requests, authentication (an application password) and what WordPress's
+errors mean are in ``wordpress_site`` and ``wordpress_errors``; an article's
+pictures, uploaded once to the Media Library and shown in the article, are in
+``wordpress_media``.
 
 Category and tag ids are looked up by name (or the terms created) once and
 kept. If an administrator deletes one later, WordPress silently drops the
@@ -31,34 +19,30 @@ margin is for ``after``, which WordPress compares with the site's local time.
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 import logging
-import mimetypes
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
+from urllib.parse import unquote
 
 import requests
 
-from visibility.adapters.base import Account, Adapter, Engagement, Publication, Published
-from visibility.adapters.http import (
-    excerpt,
-    host_of,
-    loads_json,
-    make_session,
-    network_error,
-    plain_text,
-    redact,
-    retry_after,
+from visibility.adapters.base import (
+    Account,
+    Adapter,
+    Engagement,
+    LocalMemory,
+    Memory,
+    Publication,
+    Published,
 )
+from visibility.adapters.http import excerpt, loads_json
 from visibility.adapters.specs import WordPressOptions
+from visibility.adapters.wordpress_media import MediaLibrary, figure, with_pictures
+from visibility.adapters.wordpress_site import WordPressSite, salvage_json
 from visibility.config.channels import Channel
 from visibility.errors import (
     ChannelError,
@@ -71,16 +55,6 @@ __all__ = ["WordPressAdapter"]
 
 log = logging.getLogger(__name__)
 
-#: Errors WordPress's application-password check gives (always HTTP 401).
-_LOGIN_CODES: Final = frozenset(
-    {
-        "incorrect_password",
-        "invalid_username",
-        "invalid_email",
-        "application_passwords_disabled",
-        "application_passwords_disabled_for_user",
-    }
-)
 _TAXONOMY_NAMES: Final = {
     "categories": ("category", "Posts → Categories"),
     "tags": ("tag", "Posts → Tags"),
@@ -106,44 +80,6 @@ _STOPWORDS: Final = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class _Api:
-    """Where the REST API answers, and what its index said."""
-
-    root: str  # ".../wp-json" (pretty) or the home URL ending in "/" (rest_route)
-    pretty: bool
-    app_passwords: bool | None  # None: the index did not say
-
-    def url(self, route: str, params: Mapping[str, str] | None = None) -> str:
-        query = urlencode(params or {})
-        if self.pretty:
-            return f"{self.root}{route}" + (f"?{query}" if query else "")
-        url = f"{self.root}?rest_route={quote(route, safe='/')}"
-        return f"{url}&{query}" if query else url
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """A WordPress error answer, reduced to what a message needs."""
-
-    status: int
-    code: str | None  # None: not a WordPress error body (a proxy's page, say)
-    message: str  # plain text, secrets blanked
-    data: Mapping[str, Any]
-
-
-def _salvage(text: str) -> Any:
-    """A success answer's JSON object after PHP notices printed in front of it."""
-    start = text.find("{")
-    if start < 0:
-        return None
-    try:
-        value, _ = json.JSONDecoder().raw_decode(text, start)
-    except ValueError:
-        return None
-    return value
-
-
 def _comparable_title(title: str) -> str:
     return " ".join(unicodedata.normalize("NFC", html.unescape(title)).split())
 
@@ -161,30 +97,6 @@ def _search_words(title: str) -> str:
     return " ".join(w for w in kept if w in longest)
 
 
-def _refused_parameter(answer: _Answer) -> _Answer | None:
-    """A parameter WordPress refused for want of a permission (``rest_forbidden_status``).
-
-    WordPress reports it as an invalid parameter (HTTP 400) with the refusal
-    in the parameter's details: the details are what staff need.
-    """
-    details = answer.data.get("details")
-    if answer.code != "rest_invalid_param" or not isinstance(details, Mapping):
-        return None
-    for detail in details.values():
-        code = detail.get("code") if isinstance(detail, Mapping) else None
-        if isinstance(code, str) and code.startswith("rest_forbidden"):
-            data = detail.get("data")
-            data = data if isinstance(data, Mapping) else {}
-            status = data.get("status")
-            return _Answer(
-                status if isinstance(status, int) else answer.status,
-                code,
-                plain_text(str(detail.get("message") or code)),
-                data,
-            )
-    return None
-
-
 def _gmt(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -195,20 +107,21 @@ def _gmt(value: Any) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
-def _filename(path: Path) -> str:
-    # WordPress reads the name between the quotes of filename="..." up to
-    # the next ';' and has no escapes, so those characters cannot travel.
-    name = re.sub(r'[\x00-\x1f\x7f";\\]', "_", path.name)
-    return name or "image"
-
-
 class WordPressAdapter(Adapter):
     """Publishes articles to one WordPress site as one user."""
 
     # A comment count per post costs one request; WordPress only totals a list.
     engagement_batch = 1
 
-    def __init__(self, channel: Channel, *, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        session: requests.Session | None = None,
+        memory: Memory | None = None,
+    ) -> None:
+        """``memory``: where the pictures uploaded are noted, for every worker and after a
+        restart (the database, in production); without one, for this process only."""
         self.channel = channel.name
         self.options = WordPressOptions.model_validate(dict(channel.options))
         values = {role: secret.get_secret_value() for role, secret in channel.secrets.items()}
@@ -221,18 +134,18 @@ class WordPressAdapter(Adapter):
                 channel=channel.name,
             )
         self._username = values["username"]
-        password = values["application_password"]
-        self._authorization = "Basic " + base64.b64encode(
-            f"{self._username}:{password}".encode()
-        ).decode("ascii")
-        self._secrets = (password, password.replace(" ", ""), self._authorization[6:])
-        self._owns_session = session is None
-        self.session = session if session is not None else make_session()
         self._base = self.options.base_url
-        self._api: _Api | None = None
+        self._site = WordPressSite(
+            channel=channel.name,
+            base=self._base,
+            username=self._username,
+            password=values["application_password"],
+            timeout=self.options.timeout,
+            session=session,
+        )
+        self.session = self._site.session
+        self._media = MediaLibrary(self._site, memory if memory is not None else LocalMemory())
         self._term_ids: dict[str, dict[str, int]] = {name: {} for name in _TAXONOMY_NAMES}
-        # A retry after a failed post creation reuses the image already uploaded.
-        self._uploads: dict[tuple[int, str], int] = {}
 
     def __repr__(self) -> str:
         return f"WordPressAdapter(channel={self.channel!r}, base_url={self._base!r})"
@@ -240,7 +153,7 @@ class WordPressAdapter(Adapter):
     # -- the Adapter interface -------------------------------------------------
 
     def check(self) -> Account:
-        user = self._json(
+        user = self._site.json(
             "GET",
             "/wp/v2/users/me",
             params={"context": "edit"},
@@ -249,7 +162,7 @@ class WordPressAdapter(Adapter):
         )
         if not isinstance(user, dict) or "id" not in user:
             raise PermanentChannelError(
-                f"WordPress at {self._host} answered the account check without a user; "
+                f"WordPress at {self._site.host} answered the account check without a user; "
                 "check base_url",
                 channel=self.channel,
             )
@@ -279,7 +192,7 @@ class WordPressAdapter(Adapter):
         else:
             detail = "can publish posts" if caps.get("publish_posts") else "can write posts"
             if not caps.get("upload_files"):
-                detail += "; cannot upload images, so articles with a featured image will fail"
+                detail += "; cannot upload images, so articles with pictures will fail"
             if (self.options.categories or self.options.tags) and not caps.get("manage_categories"):
                 detail += "; cannot create categories or tags, so they must exist already"
         return Account(
@@ -288,8 +201,8 @@ class WordPressAdapter(Adapter):
 
     def publish(self, publication: Publication) -> Published:
         try:
-            self._root()
-            featured = self._featured_media(publication) if publication.image_path else None
+            self._site.root()
+            uploaded = self._media.put(publication.media)
             terms = {
                 taxonomy: self._resolve_terms(taxonomy, names)
                 for taxonomy, names in (
@@ -300,9 +213,10 @@ class WordPressAdapter(Adapter):
         except RetryableChannelError as exc:
             exc.reached = False  # the article itself was not sent yet
             raise
+        figures = [figure(p, u) for p, u in zip(publication.media[1:], uploaded[1:], strict=True)]
         body: dict[str, Any] = {
             "title": publication.title or "",
-            "content": publication.body,
+            "content": with_pictures(publication.body, figures),
             "status": self.options.status,
         }
         if publication.excerpt is not None:
@@ -310,21 +224,19 @@ class WordPressAdapter(Adapter):
         for taxonomy, ids in terms.items():
             if ids:
                 body[taxonomy] = ids
-        if featured is not None:
-            body["featured_media"] = featured
-        response = self._request("POST", "/wp/v2/posts", json_body=body)
+        if uploaded:
+            body["featured_media"] = uploaded[0].id
+        response = self._site.request("POST", "/wp/v2/posts", json_body=body)
         if not 200 <= response.status_code < 300:
-            raise self._error(response, what="post", action="publishing the article")
-        post = loads_json(response.text)
-        if not isinstance(post, dict):
-            post = _salvage(response.text)
+            raise self._site.error(response, what="post", action="publishing the article")
+        post = salvage_json(response.text)
         post_id = post.get("id") if isinstance(post, dict) else None
         if post_id is None:
             match = _POST_IN_LOCATION.search(unquote(response.headers.get("Location", "")))
             post_id = match.group(1) if match else None
         if post_id is None:
             raise PermanentChannelError(
-                f"WordPress at {self._host} answered HTTP {response.status_code} to the new "
+                f"WordPress at {self._site.host} answered HTTP {response.status_code} to the new "
                 "article without saying which post it created: look for the article under "
                 "Posts in WordPress before publishing it again",
                 channel=self.channel,
@@ -356,14 +268,17 @@ class WordPressAdapter(Adapter):
         if search:
             params |= {"search": search, "search_columns": "post_title"}
         for page in range(1, _FIND_PAGES + 1):
-            response = self._request("GET", "/wp/v2/posts", params={**params, "page": str(page)})
+            response = self._site.request(
+                "GET", "/wp/v2/posts", params={**params, "page": str(page)}
+            )
             if response.status_code != 200:
-                raise self._error(response, what="find", action="looking for the article")
+                raise self._site.error(response, what="find", action="looking for the article")
             posts = loads_json(response.text)
             if not isinstance(posts, list):
                 raise PermanentChannelError(
-                    f"WordPress at {self._host} did not answer the search for the article with "
-                    f"a list of posts ({self._redact(excerpt(response.text))}); check base_url",
+                    f"WordPress at {self._site.host} did not answer the search for the article "
+                    f"with a list of posts ({self._site.redact(excerpt(response.text))}); check "
+                    "base_url",
                     channel=self.channel,
                 )
             found = [p for p in posts if self._is_wanted(p, wanted, earliest)]
@@ -376,8 +291,8 @@ class WordPressAdapter(Adapter):
             if page >= pages:
                 return None
         raise PermanentChannelError(
-            f"WordPress at {self._host} has more than {_FIND_PAGES * _FIND_PER_PAGE} posts like "
-            f"'{publication.title}' since {since:%Y-%m-%d %H:%M} UTC, too many for visibility "
+            f"WordPress at {self._site.host} has more than {_FIND_PAGES * _FIND_PER_PAGE} posts "
+            f"like '{publication.title}' since {since:%Y-%m-%d %H:%M} UTC, too many for visibility "
             "to look through (look under Posts in WordPress)",
             channel=self.channel,
         )
@@ -396,23 +311,23 @@ class WordPressAdapter(Adapter):
 
     def delete(self, external_id: str) -> None:
         post_id = self._post_id(external_id)
-        response = self._request("DELETE", f"/wp/v2/posts/{post_id}", params={"force": "true"})
+        response = self._site.request("DELETE", f"/wp/v2/posts/{post_id}", params={"force": "true"})
         if response.status_code == 200:
             return
-        answer = self._answer(response)
+        answer = self._site.answer(response)
         if answer.code == "rest_post_invalid_id":
             return  # already gone, which is what was asked
-        raise self._error(response, what="delete", action=f"deleting post {post_id}")
+        raise self._site.error(response, what="delete", action=f"deleting post {post_id}")
 
     def engagement(self, external_ids: Sequence[str]) -> list[Engagement]:
         figures = []
         for external_id in external_ids:
             post_id = self._post_id(external_id)
-            response = self._request(
+            response = self._site.request(
                 "GET", "/wp/v2/comments", params={"post": str(post_id), "per_page": "1"}
             )
             if response.status_code != 200:
-                raise self._error(
+                raise self._site.error(
                     response, what="read", action=f"reading the comments of post {post_id}"
                 )
             total = response.headers.get("X-WP-Total", "")
@@ -427,128 +342,7 @@ class WordPressAdapter(Adapter):
         return figures
 
     def close(self) -> None:
-        if self._owns_session:
-            self.session.close()
-
-    # -- the API root ----------------------------------------------------------
-
-    @property
-    def _host(self) -> str:
-        return host_of(self._api.root if self._api else self._base)
-
-    def _root(self) -> _Api:
-        if self._api is None:
-            self._api = self._discover()
-        return self._api
-
-    def _discover(self) -> _Api:
-        tried = []
-        for pretty, url in (
-            (True, f"{self._base}/wp-json/"),
-            (False, f"{self._base}/?rest_route=/"),
-        ):
-            try:
-                # No credentials: the index is public, and a wrong password
-                # would make this look like a site without a REST API.
-                response = self.session.get(url, timeout=self.options.timeout)
-            except requests.RequestException as exc:
-                raise network_error(
-                    exc, channel=self.channel, url=url, timeout=self.options.timeout
-                ) from exc
-            status = response.status_code
-            if status == 429 or status >= 500:
-                raise RetryableChannelError(
-                    f"WordPress at {host_of(url)} answered HTTP {status} when asked where its "
-                    f"REST API is ({self._redact(excerpt(response.text))}); will try again",
-                    channel=self.channel,
-                    retry_after=retry_after(response.headers),
-                    reached=status != 429,
-                )
-            index = loads_json(response.text)
-            if isinstance(index, dict) and (
-                "namespaces" in index or "routes" in index or "code" in index
-            ):
-                final = urlsplit(response.url)
-                if pretty:
-                    path = final.path.rstrip("/")
-                    root = (
-                        f"{final.scheme}://{final.netloc}{path}"
-                        if path.endswith("/wp-json")
-                        else f"{self._base}/wp-json"
-                    )
-                else:
-                    root = f"{final.scheme}://{final.netloc}{final.path or '/'}"
-                auth = index.get("authentication")
-                available = (
-                    isinstance(auth, dict) and "application-passwords" in auth
-                    if "namespaces" in index
-                    else None
-                )
-                return _Api(root=root, pretty=pretty, app_passwords=available)
-            shape = "JSON" if index is not None else "not JSON"
-            tried.append(f"{url} gave HTTP {status}, {shape}")
-        raise PermanentChannelError(
-            f"no WordPress REST API answers at {self._base} ({'; '.join(tried)}): check "
-            "base_url (the site's address, e.g. https://qbsc.example.org) and that no plugin "
-            "turns the REST API off",
-            channel=self.channel,
-        )
-
-    # -- requests --------------------------------------------------------------
-
-    def _request(
-        self,
-        method: str,
-        route: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
-        data: bytes | None = None,
-        headers: Mapping[str, str | bytes] | None = None,
-    ) -> requests.Response:
-        url = self._root().url(route, params)
-        sent: dict[str, str | bytes] = {
-            "Authorization": self._authorization,
-            "Accept": "application/json",
-        }
-        sent.update(headers or {})
-        try:
-            return self.session.request(
-                method,
-                url,
-                json=json_body,
-                data=data,
-                headers=sent,
-                timeout=self.options.timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise network_error(
-                exc, channel=self.channel, url=url, timeout=self.options.timeout
-            ) from exc
-
-    def _json(
-        self,
-        method: str,
-        route: str,
-        *,
-        what: str,
-        action: str,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
-    ) -> Any:
-        response = self._request(method, route, params=params, json_body=json_body)
-        if not 200 <= response.status_code < 300:
-            raise self._error(response, what=what, action=action)
-        value = loads_json(response.text)
-        if value is None:
-            raise PermanentChannelError(
-                f"WordPress at {self._host} gave an answer that is not JSON (HTTP "
-                f"{response.status_code}) while {action}: "
-                f"{self._redact(excerpt(response.text))}; check base_url",
-                channel=self.channel,
-            )
-        return value
+        self._site.close()
 
     def _post_id(self, external_id: str) -> int:
         if not external_id.strip().isdigit():
@@ -558,59 +352,14 @@ class WordPressAdapter(Adapter):
         return int(external_id)
 
     def _post_exists(self, post_id: int) -> bool:
-        response = self._request("GET", f"/wp/v2/posts/{post_id}", params={"_fields": "id"})
+        response = self._site.request("GET", f"/wp/v2/posts/{post_id}", params={"_fields": "id"})
         if response.status_code == 200:
             return True
-        if self._answer(response).code == "rest_post_invalid_id":
+        if self._site.answer(response).code == "rest_post_invalid_id":
             return False
-        raise self._error(response, what="read", action=f"looking up post {post_id}")
+        raise self._site.error(response, what="read", action=f"looking up post {post_id}")
 
-    # -- images and terms ------------------------------------------------------
-
-    def _featured_media(self, publication: Publication) -> int:
-        assert publication.image_path is not None
-        path = Path(publication.image_path)
-        key = (publication.post_id, str(path))
-        if key in self._uploads:
-            return self._uploads[key]
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise PermanentChannelError(
-                f"the article's image {path.name} cannot be read ({exc.strerror}): put the "
-                "file back or remove the image from the post",
-                channel=self.channel,
-            ) from exc
-        if not content:
-            raise PermanentChannelError(
-                f"the article's image {path.name} is an empty file", channel=self.channel
-            )
-        name = _filename(path)
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        disposition = f'attachment; filename="{name}"'
-        response = self._request(
-            "POST",
-            "/wp/v2/media",
-            data=content,
-            headers={
-                "Content-Type": content_type,
-                # WordPress takes the name's bytes as they come: UTF-8 here.
-                "Content-Disposition": disposition.encode("utf-8")
-                if not disposition.isascii()
-                else disposition,
-            },
-        )
-        if response.status_code not in (200, 201):
-            raise self._error(response, what="media", action=f"uploading the image {path.name}")
-        media = loads_json(response.text)
-        if not isinstance(media, dict) or not isinstance(media.get("id"), int):
-            raise PermanentChannelError(
-                f"WordPress at {self._host} accepted the image {path.name} without giving its "
-                "id; check the Media Library, then publish again",
-                channel=self.channel,
-            )
-        self._uploads[key] = media["id"]
-        return int(media["id"])
+    # -- terms ---------------------------------------------------------------
 
     def _resolve_terms(self, taxonomy: str, names: Sequence[str]) -> list[int]:
         ids = []
@@ -629,7 +378,7 @@ class WordPressAdapter(Adapter):
     def _term_id(self, taxonomy: str, name: str) -> int:
         """The id of the category or tag called ``name``, created when missing."""
         label = _TAXONOMY_NAMES[taxonomy][0]
-        found = self._json(
+        found = self._site.json(
             "GET",
             f"/wp/v2/{taxonomy}",
             params={"search": name, "per_page": "100", "_fields": "id,name"},
@@ -644,17 +393,17 @@ class WordPressAdapter(Adapter):
                 and isinstance(term.get("id"), int)
             ):
                 return int(term["id"])
-        response = self._request("POST", f"/wp/v2/{taxonomy}", json_body={"name": name})
+        response = self._site.request("POST", f"/wp/v2/{taxonomy}", json_body={"name": name})
         if response.status_code in (200, 201):
             created = loads_json(response.text)
             if isinstance(created, dict) and isinstance(created.get("id"), int):
                 return int(created["id"])
-        answer = self._answer(response)
+        answer = self._site.answer(response)
         if answer.code == "term_exists":
             term_id = answer.data.get("term_id")
             if isinstance(term_id, int) or (isinstance(term_id, str) and term_id.isdigit()):
                 return int(term_id)
-        raise self._error(
+        raise self._site.error(
             response, what="term", action=f"creating the {label} '{name}'", subject=name
         )
 
@@ -679,7 +428,7 @@ class WordPressAdapter(Adapter):
                     del cache[key]
                 names = self.options.categories if taxonomy == "categories" else self.options.tags
                 fix[taxonomy] = self._resolve_terms(taxonomy, names)
-            self._json(
+            self._site.json(
                 "POST",
                 f"/wp/v2/posts/{post_id}",
                 json_body=fix,
@@ -694,218 +443,3 @@ class WordPressAdapter(Adapter):
                 exc,
                 extra={"channel": self.channel},
             )
-
-    # -- errors ----------------------------------------------------------------
-
-    def _redact(self, text: str) -> str:
-        return redact(text, self._secrets)
-
-    def _answer(self, response: requests.Response) -> _Answer:
-        body = loads_json(response.text)
-        if isinstance(body, dict) and isinstance(body.get("code"), str):
-            data = body.get("data")
-            message = self._redact(plain_text(str(body.get("message") or "")))
-            return _Answer(
-                response.status_code,
-                body["code"],
-                message or body["code"],
-                data if isinstance(data, dict) else {},
-            )
-        return _Answer(response.status_code, None, self._redact(excerpt(response.text)), {})
-
-    def _error(
-        self, response: requests.Response, *, what: str, action: str, subject: str = ""
-    ) -> ChannelError:
-        """The error staff should see for a WordPress answer that is not a success."""
-        answer = self._answer(response)
-        status, host = answer.status, self._host
-        if status == 429 or status == 408:
-            return RetryableChannelError(
-                f"WordPress at {host} asked to slow down (HTTP {status}) while {action}; "
-                "will try again",
-                channel=self.channel,
-                retry_after=retry_after(response.headers),
-                reached=False,  # refused before WordPress acted on it
-            )
-        if 300 <= status < 400:
-            location = urljoin(response.url, response.headers.get("Location", ""))
-            parts = urlsplit(location)
-            return PermanentChannelError(
-                f"WordPress at {host} redirected the request to "
-                f"{parts.scheme}://{parts.netloc}{parts.path} (HTTP {status}) while {action}: "
-                "set base_url to the site's current address",
-                channel=self.channel,
-            )
-        if answer.code is None:
-            return self._error_not_json(answer, action)
-        if answer.code.startswith("rest_upload_") and status >= 500:
-            return PermanentChannelError(
-                f"WordPress at {host} could not store the image while {action}: "
-                f"{answer.message}. Use a JPEG, PNG, GIF or WebP image, or ask the site "
-                "administrator to check the uploads folder",
-                channel=self.channel,
-            )
-        if status >= 500:
-            return RetryableChannelError(
-                f"WordPress at {host} failed while {action} (HTTP {status}: {answer.message}); "
-                "will try again",
-                channel=self.channel,
-            )
-        refusal = _refused_parameter(answer)
-        if refusal is not None:
-            refusal = _Answer(refusal.status, refusal.code, self._redact(refusal.message), {})
-            return self._credentials(refusal, what=what, action=action, subject=subject)
-        if (
-            answer.code in _LOGIN_CODES
-            or status in (401, 403)
-            or (answer.code.startswith("rest_cannot_") or answer.code.startswith("rest_forbidden"))
-        ):
-            return self._credentials(answer, what=what, action=action, subject=subject)
-        if answer.code == "rest_no_route":
-            return PermanentChannelError(
-                f"the WordPress REST API is not reachable at {self._base}: WordPress at {host} "
-                f"has no route for this request ({answer.message}). Check base_url, and that "
-                "no plugin turns off the REST API or its posts endpoint",
-                channel=self.channel,
-            )
-        details = ""
-        params = answer.data.get("params")
-        if isinstance(params, dict) and params:
-            details = (
-                " ("
-                + "; ".join(
-                    f"{key}: {self._redact(plain_text(str(value)))}"
-                    for key, value in params.items()
-                )
-                + ")"
-            )
-        refused = "the article" if what == "post" else f"the request while {action}"
-        return PermanentChannelError(
-            f"WordPress refused {refused}: {answer.message}{details} "
-            f"[HTTP {status}, {answer.code}]",
-            channel=self.channel,
-        )
-
-    def _error_not_json(self, answer: _Answer, action: str) -> ChannelError:
-        status, host = answer.status, self._host
-        what = f"WordPress at {host} answered HTTP {status} while {action}: {answer.message}"
-        if status >= 500:
-            return RetryableChannelError(f"{what}; will try again", channel=self.channel)
-        if status in (401, 403):
-            hint = (
-                "something in front of WordPress (a firewall, or password protection of the "
-                "whole site) refused the request: ask the site administrator to let requests "
-                "to the REST API through"
-            )
-        elif status == 404:
-            hint = "the REST API is not at that address: check base_url"
-        else:
-            hint = "ask the site administrator what refused the request"
-        return PermanentChannelError(f"{what}. {hint}", channel=self.channel)
-
-    def _credentials(
-        self, answer: _Answer, *, what: str, action: str, subject: str
-    ) -> CredentialsError:
-        user, host, said = self._username, self._host, answer.message
-        code = answer.code
-        if code == "incorrect_password":
-            text = (
-                f"WordPress rejected the application password for user '{user}' ({said}): "
-                "create a new one under Users → Profile → Application Passwords and put it in "
-                "this channel's application_password secret"
-            )
-        elif code in ("invalid_username", "invalid_email"):
-            text = (
-                f"WordPress at {host} has no user '{user}' ({said}): set this channel's username "
-                "secret to the login name of the WordPress user who owns the application password"
-            )
-        elif code == "application_passwords_disabled":
-            text = f"WordPress at {host} does not accept application passwords ({said}): " + (
-                self._why_no_app_passwords()
-            )
-        elif code == "application_passwords_disabled_for_user":
-            text = (
-                f"WordPress does not allow application passwords for user '{user}' ({said}): ask "
-                "the site administrator to allow them for this user, or use another user"
-            )
-        elif answer.status == 401:
-            # WordPress answered as to a visitor: it never saw a valid login.
-            api = self._api
-            if api is not None and api.app_passwords is False:
-                text = (
-                    f"WordPress at {host} ignored the application password and answered as to "
-                    f"a visitor ({said}): " + self._why_no_app_passwords()
-                )
-            else:
-                text = (
-                    f"WordPress at {host} answered as to a visitor, not as user '{user}' "
-                    f"({said}): check that this user has an application password (Users → "
-                    "Profile → Application Passwords); if it has, the web server is not passing "
-                    "the Authorization header on to WordPress, ask the site administrator"
-                )
-                unsure = api is None or api.app_passwords is None
-                if unsure and urlsplit(api.root if api else self._base).scheme != "https":
-                    text += (
-                        ". WordPress also ignores application passwords on sites that are "
-                        "not on HTTPS"
-                    )
-        elif what == "media":
-            text = (
-                f"WordPress user '{user}' may not upload images ({said}): give the user the "
-                "Author role or higher (contributors cannot upload), or publish the article "
-                "without an image"
-            )
-        elif what == "term":
-            text = (
-                f"WordPress user '{user}' may not create '{subject}' ({said}): create it in "
-                "WordPress first (Posts → Categories or Posts → Tags) or give the user the "
-                "Editor role"
-            )
-        elif code == "rest_cannot_publish":
-            text = (
-                f"WordPress user '{user}' may not publish posts ({said}): give the user the "
-                'Author or Editor role, or set status = "pending" in this channel\'s options '
-                "so an editor publishes each article"
-            )
-        elif code == "rest_cannot_assign_term":
-            text = (
-                f"WordPress user '{user}' may not give posts the categories or tags of this "
-                f"channel ({said}): give the user the Editor role, or change categories and "
-                "tags in this channel's options"
-            )
-        elif what == "post":
-            text = (
-                f"WordPress user '{user}' may not create posts ({said}): give the user the "
-                "Author or Editor role (Users → All Users → Role)"
-            )
-        elif what == "find":
-            text = (
-                f"WordPress user '{user}' may not list unpublished posts ({said}), which "
-                "visibility needs to find out whether the article was created: give the user "
-                "a role that may write posts, Contributor or higher (Users → All Users → Role)"
-            )
-        elif what == "delete":
-            text = (
-                f"WordPress user '{user}' may not delete this post ({said}): delete it in "
-                "WordPress, or give the user the Editor role"
-            )
-        else:
-            text = (
-                f"WordPress refused user '{user}' while {action} ({said}; HTTP {answer.status}, "
-                f"{code}): ask the site administrator for the permission"
-            )
-        return CredentialsError(self._redact(text), channel=self.channel)
-
-    def _why_no_app_passwords(self) -> str:
-        root = self._api.root if self._api else self._base
-        if urlsplit(root).scheme != "https":
-            return (
-                "WordPress offers application passwords only on sites served over HTTPS, and "
-                f"{host_of(root)} is not: set base_url to the site's https:// address (the "
-                "site needs an HTTPS certificate first), or, on a local test site only, set "
-                "WP_ENVIRONMENT_TYPE to 'local'"
-            )
-        return (
-            "application passwords are turned off on this site (by a security plugin or the "
-            "site's configuration): ask the site administrator to turn them on"
-        )

@@ -11,6 +11,7 @@ import typer
 from visibility.accounts.roles import Role, parse_role
 from visibility.cli.common import JsonOpt, open_visibility, out, print_json
 from visibility.errors import UserError
+from visibility.web.i18n import DEFAULT_LANGUAGE, translate
 
 # Registered on the root command by visibility.cli.app, with `serve`.
 users_app = typer.Typer(help="People who sign in to the web interface.", no_args_is_help=True)
@@ -99,12 +100,24 @@ def users_deactivate(username: str) -> None:
         out.print(f"user {username} deactivated")
 
 
+@users_app.command("sign-out")
+def users_sign_out(username: str) -> None:
+    """End every session of a user at once (their API tokens keep working)."""
+    with open_visibility() as v:
+        user = v.accounts.get_user(username)
+        v.accounts.end_sessions(user.username)
+        v.accounts.audit("cli", "user.sign_out_everywhere", f"user {user.username}")
+        out.print(
+            translate(DEFAULT_LANGUAGE, "{name} is signed out everywhere.", name=user.username)
+        )
+
+
 @users_app.command("password")
 def users_password(
     username: str,
     password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
 ) -> None:
-    """Set a user's password."""
+    """Set a user's password (which signs them out everywhere)."""
     password = _read_password(password_stdin)
     with open_visibility() as v:
         v.accounts.set_password(username, password)
@@ -162,6 +175,9 @@ def serve(
             host=host or v.settings.http_host,
             port=port or v.settings.http_port,
             log_config=None,  # keep our logging set-up
+            # The app applies the same list itself (create_app), so it holds
+            # under any server; uvicorn's FORWARDED_ALLOW_IPS is not consulted.
             proxy_headers=True,
+            forwarded_allow_ips=v.settings.trusted_proxy_list,
             timeout_graceful_shutdown=int(v.settings.shutdown_grace_seconds) or None,
         )

@@ -182,6 +182,7 @@ def report(
     with open_visibility() as v:
         period = parse_period(first, last, v.config.organisation.timezone)
         data = build_report(v, period, channel=channel, news_item_id=news_item_id)
+        pictures = v.image_files  # the HTML report shows each post's pictures
     try:
         if chart is not None:
             write_chart(data, chart)
@@ -194,7 +195,10 @@ def report(
                         file=fh, width=140, markup=False, highlight=False, color_system=None
                     ).print(to_table(data))
         else:
-            text = {"csv": to_csv, "json": to_json, "html": render_html}[fmt](data)
+            if fmt == "html":
+                text = render_html(data, images=pictures)
+            else:
+                text = {"csv": to_csv, "json": to_json}[fmt](data)
             if output is None:
                 sys.stdout.write(text)
             else:

@@ -10,6 +10,7 @@ import typer
 
 from visibility.cli import render
 from visibility.cli.common import JsonOpt, open_visibility, out, post_dict, print_json
+from visibility.errors import UserError
 
 news_app = typer.Typer(help="News items: add and look at them.", no_args_is_help=True)
 
@@ -20,26 +21,62 @@ def news_add(
     language: Annotated[
         str | None, typer.Option(help="Language code (sq, sr, en); detected when omitted.")
     ] = None,
+    image: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A picture to add, FILE or FILE:ALT TEXT (repeatable); pictures the item "
+            "names are taken from beside it."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a news item and derive a draft post for every channel."""
+    from visibility.media.intake import parse_image_option
+
+    chosen = [parse_image_option(value) for value in image or []]
     with open_visibility() as v:
         if str(path) == "-":
+            if chosen:
+                raise UserError("--image needs the news item as a file, not standard input")
             added = v.add_news_text(sys.stdin.read(), source="<stdin>", fmt=None, language=language)
         else:
-            added = v.add_news_file(path, language=language)
+            added = v.add_news_file(path, language=language, images=chosen)
+        pictures = v.store.news_images(added.news.id)
         if as_json:
             print_json(
                 {
                     "news_item": added.news.to_dict(),
                     "created": added.created,
+                    "images": [i.to_dict() for i in pictures],
+                    "skipped_images": list(added.skipped_images),
                     "posts": [post_dict(v, p.id) for p in added.posts],
                 }
             )
             return
         verb = "added" if added.created else "already known as"
         out.print(f"news item {added.news.id} {verb}: {added.news.title}")
+        for picture in pictures:
+            alt = picture.alt or "NO ALT TEXT: add it before approval (news describe-image)"
+            out.print(f"  picture {picture.id}: {picture.source or picture.sha256[:12]} ({alt})")
+        for skipped in added.skipped_images:
+            out.print(f"  picture left out: {skipped}")
         out.print(render.posts_table(added.posts, channels={c.name: c for c in v.config.channels}))
+
+
+@news_app.command("describe-image")
+def news_describe_image(
+    image_id: Annotated[int, typer.Argument(help="The picture's number (news add shows it).")],
+    alt: Annotated[str, typer.Option(help="What the picture shows, for people who cannot see it.")],
+    caption: Annotated[str | None, typer.Option(help="A caption to show with it.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a picture its alt text (required before a post carrying it is approved)."""
+    with open_visibility() as v:
+        picture = v.store.describe_image(image_id, alt=alt, caption=caption)
+        if as_json:
+            print_json(picture.to_dict())
+            return
+        out.print(f"picture {picture.id} described: {picture.alt}")
 
 
 @news_app.command("import-feed")

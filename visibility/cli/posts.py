@@ -65,7 +65,8 @@ def posts_show(post_id: int, as_json: JsonOpt = False) -> None:
         if as_json:
             print_json({**post_dict(v, post_id), "attempt_log": [a.to_dict() for a in attempts]})
             return
-        out.print(render.post_detail(post, v.channel_of(post), v.waiting_reason(post)))
+        article = None if post.link_post_id is None else v.store.get_post(post.link_post_id)
+        out.print(render.post_detail(post, v.channel_of(post), v.waiting_reason(post), article))
         if attempts:
             out.print(render.attempts_table(attempts))
 

@@ -113,7 +113,9 @@ def news_detail(news: NewsView) -> Panel:
     return Panel(Text("\n".join(lines)), title=f"news item {news.id}")
 
 
-def post_detail(post: PostView, channel: Channel, waiting: str | None) -> Panel:
+def post_detail(
+    post: PostView, channel: Channel, waiting: str | None, article: PostView | None = None
+) -> Panel:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
     head.add_column()
@@ -128,9 +130,31 @@ def post_detail(post: PostView, channel: Channel, waiting: str | None) -> Panel:
         head.add_row("waiting", waiting)
     if post.external_id:
         head.add_row("published", f"{post.external_id} {post.external_url or ''}")
+    if article is not None:
+        head.add_row(
+            "links to",
+            f"the article on {article.channel} (post {article.id}, {article.status.value})",
+        )
+    if post.engagement_note:
+        head.add_row("engagement", post.engagement_note)
     if post.last_error:
         head.add_row("last error", Text(post.last_error, style="red"))
     parts: list[Any] = [head, Text("")]
+    if post.sent is not None:
+        # Published: show what went out, not the template it came from.
+        parts.append(Text("as sent to the platform:", style="bold"))
+        if post.sent.title:
+            parts.append(Text(post.sent.title, style="bold"))
+        for number, part in enumerate(post.sent.parts or (post.sent.body,), 1):
+            if len(post.sent.parts) > 1:
+                parts.append(Text(f"({number}/{len(post.sent.parts)})", style="dim"))
+            parts.append(Text(part))
+        if post.sent.link:
+            parts.append(Text(f"link: {post.sent.link}"))
+        for entry in post.sent.media:
+            digest, _, alt = entry.partition(" ")
+            parts.append(Text(f"picture: {alt} ({digest[:12]})"))
+        return Panel(Group(*parts), title=f"post {post.id}")
     if post.title:
         parts.append(Text(post.title, style="bold"))
     parts.append(Text(post.body))

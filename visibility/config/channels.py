@@ -105,6 +105,11 @@ class ChannelConfig(BaseModel):
     secrets: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     pacing: PacingConfig = Field(default_factory=PacingConfig)
+    link_from: str | None = Field(
+        default=None,
+        description="The website channel whose article this channel's posts link to. "
+        "Unset: the first website channel in this file that gets a post for the news item.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -173,6 +178,7 @@ class Channel:
     secrets: Mapping[str, SecretStr] = field(repr=False)
     options: Mapping[str, Any]
     pacing: PacingConfig = field(default_factory=PacingConfig)
+    link_from: str | None = None  # the website channel whose article posts here link to
 
     @property
     def timezone(self) -> str:
@@ -345,8 +351,16 @@ def parse_channels(
                 secrets=secrets,
                 options=options,
                 pacing=cfg.pacing,
+                link_from=cfg.link_from,
             )
         )
+    websites = {c.name for c in channels if c.post_kind == "website"}
+    for index, cfg in enumerate(parsed.channels):
+        if cfg.link_from is not None and cfg.link_from not in websites:
+            problems.append(
+                f"channels[{index}].link_from: {cfg.link_from!r} is not a website channel; "
+                f"use one of {', '.join(sorted(websites)) or 'none (add a website channel)'}"
+            )
     for index, feed in enumerate(parsed.feeds):
         if feed.from_channel is not None and feed.from_channel not in seen:
             problems.append(

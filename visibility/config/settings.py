@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from datetime import timedelta
@@ -47,6 +48,17 @@ class Settings(BaseSettings):
         description="Folder of Docker-style secret files, one secret per file.",
     )
     max_news_bytes: int = Field(default=2_000_000, gt=0)
+    image_dir: Path | None = Field(
+        default=None, description="Where pictures are stored; default: images/ in the data folder."
+    )
+    max_image_bytes: int = Field(
+        default=20_000_000, gt=0, le=200_000_000, description="Largest picture file taken."
+    )
+    fetch_remote_images: bool = Field(
+        default=False,
+        description="Fetch pictures an HTML news item names by web address (public hosts only).",
+    )
+    remote_image_timeout_seconds: float = Field(default=10, gt=0, le=120)
     scan_interval: float = Field(
         default=5.0,
         gt=0,
@@ -83,7 +95,16 @@ class Settings(BaseSettings):
         default="1h,6h,24h,3d,7d,30d",
         description="Ages of a published post at which its engagement is read.",
     )
-    engagement_interval_seconds: float = Field(default=60, gt=0, le=86_400)
+    engagement_interval_seconds: float = Field(
+        default=60, gt=0, le=86_400, description="How often the service looks for readings due."
+    )
+    engagement_retry_seconds: float = Field(
+        default=300,
+        gt=0,
+        le=86_400,
+        description="Wait before a failed reading is tried again; doubles per failure, "
+        "at most 6 hours.",
+    )
     shutdown_grace_seconds: float = Field(default=30, ge=0, le=3600)
     allow_self_approval: bool = Field(
         default=False, description="Whether a person may approve a post they wrote."
@@ -96,6 +117,15 @@ class Settings(BaseSettings):
     )
     https_only: bool = Field(
         default=False, description="Mark cookies Secure: set it when served over HTTPS."
+    )
+    # Loopback by default: the server listens on 127.0.0.1, so the only peer
+    # there is a reverse proxy on the same machine; a remote client is never
+    # loopback, so its X-Forwarded-For is ignored. "*" is refused: it lets any
+    # client choose the address the audit log and sign-in limit see.
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated IP addresses or networks (CIDR) of the reverse proxies "
+        "whose X-Forwarded-For and X-Forwarded-Proto are believed; empty trusts none.",
     )
     dry_run_base_url: str = "https://dry-run.example.org"
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
@@ -140,10 +170,37 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def images_path(self) -> Path:
+        return self.image_dir if self.image_dir is not None else self.data_dir / "images"
+
+    @property
     def snapshot_ages(self) -> tuple[timedelta, ...]:
         from visibility.engagement.ages import parse_ages
 
         return parse_ages(self.engagement_ages)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for position, entry in enumerate(entries, start=1):
+            if entry == "*":
+                raise ValueError(
+                    "'*' would let any client choose the address the audit log and the "
+                    "sign-in limit see: list your reverse proxies' addresses or networks"
+                )
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError:
+                raise ValueError(
+                    f"entry {position} is not an IP address or network such as 10.0.0.5, "
+                    "172.18.0.0/16 or ::1 (a network's host bits must be zero)"
+                ) from None
+        return ",".join(entries)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [e for e in self.trusted_proxies.split(",") if e]
 
     @field_validator("alert_webhook_url")
     @classmethod

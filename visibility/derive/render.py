@@ -11,6 +11,7 @@ sentence or word boundary, so the whole tweet fits X's weighted limit.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -24,6 +25,7 @@ from visibility.config.channels import Channel, OrganisationConfig
 from visibility.derive import LINK_PLACEHOLDER
 from visibility.derive.limits import measure_tweet
 from visibility.errors import ConfigError
+from visibility.media.limits import LIMITS
 from visibility.news.model import NewsContent
 from visibility.queue.views import Draft
 from visibility.text.shorten import shorten_to_fit
@@ -141,6 +143,7 @@ def derive_posts(
                     excerpt=excerpt(news.lead),
                     link_url=news.canonical_url,
                     author=author,
+                    max_images=LIMITS["website"].max_images,
                 )
             )
             continue
@@ -155,7 +158,26 @@ def derive_posts(
                 body=body,
                 link_url=news.canonical_url,
                 links_to_article=link == LINK_PLACEHOLDER,
+                link_from=channel.link_from,
                 author=author,
+                max_images=LIMITS[channel.post_kind].max_images,
             )
         )
-    return drafts
+    return _resolve_link_from(drafts)
+
+
+def _resolve_link_from(drafts: list[Draft]) -> list[Draft]:
+    """Name the article each social draft links to, so the choice is explicit.
+
+    The channel's ``link_from`` when that website gets this item; otherwise the
+    first website channel, in the file's order, that does.
+    """
+    websites = [d.channel for d in drafts if d.kind == "website"]
+    if not websites:
+        return drafts
+    return [
+        d
+        if not d.links_to_article or d.link_from in websites
+        else dataclasses.replace(d, link_from=websites[0])
+        for d in drafts
+    ]

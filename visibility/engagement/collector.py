@@ -78,8 +78,11 @@ class Collector:
         try:
             readings = adapter.engagement(list(by_external))
         except NotImplementedError:
-            # This kind of channel gives no figures: stop asking.
-            self.store.record_snapshots([], {p.id: None for p in posts})
+            # This kind of channel gives no figures: stop asking, and say so.
+            note = f"{adapter.channel} gives no engagement figures; nothing is read"
+            self.store.record_snapshots(
+                [], {p.id: None for p in posts}, notes={p.id: note for p in posts}
+            )
             return
         except ChannelError as exc:
             failures = max(p.snapshot_failures for p in posts) if posts else 0
@@ -105,8 +108,25 @@ class Collector:
             rows.append((post.id, taken_at, figures, dict(reading.raw)))
             next_at[post.id] = next_reading(post.published_at, self.ages, taken_at)
             result.read.append(post.id)
+        notes: dict[int, str] = {}
         for post in by_external.values():
-            next_at[post.id] = None  # deleted on the channel: no more readings
+            # Asked for and left out: deleted there, or hidden from this
+            # account. Stop reading it, and tell staff rather than go quiet.
+            next_at[post.id] = None
+            notes[post.id] = (
+                f"{adapter.channel} left this post out of its answer on "
+                f"{taken_at:%Y-%m-%d %H:%M} UTC: it was deleted there, or the platform no "
+                "longer shows it to this account; no further readings are taken"
+            )
             result.gone.append(post.id)
-        self.store.record_snapshots(rows, next_at)
+        if notes:
+            log.warning(
+                "%s left %d post(s) out of its engagement answer (deleted or hidden): %s; "
+                "their readings stop",
+                adapter.channel,
+                len(notes),
+                ", ".join(str(i) for i in sorted(notes)),
+                extra={"channel": adapter.channel},
+            )
+        self.store.record_snapshots(rows, next_at, notes=notes)
         ENGAGEMENT_READS.labels(adapter.channel, "read").inc(len(rows))

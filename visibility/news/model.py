@@ -10,6 +10,19 @@ SourceFormat = Literal["text", "markdown", "html"]
 
 
 @dataclass(frozen=True)
+class ImageRef:
+    """A picture a news item refers to, not fetched yet.
+
+    ``src`` as written (a path beside the file, a ``data:`` URI, a web
+    address); ``alt`` its text alternative, ``caption`` its figure caption.
+    """
+
+    src: str
+    alt: str | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
 class ParsedNews:
     """A news item as read from a file, feed or form.
 
@@ -36,6 +49,9 @@ class ParsedNews:
     dateline_place: str | None = None
     contact_email: str | None = None
     canonical_url: str | None = None
+    # Pictures in the item, in order (the social image first when it names one);
+    # kept apart from ``body_html``, which no longer carries them.
+    images: tuple[ImageRef, ...] = ()
 
 
 class NewsContent(Protocol):

@@ -9,21 +9,16 @@ them.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import nh3
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
-from bs4.element import NavigableString, PageElement, Tag
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from visibility.errors import InputError
+from visibility.news.blocks import Body, add_image, paragraph_html, sanitise, squash
 from visibility.news.casing import (
     DEFAULT_ACRONYMS,
     DEFAULT_PROPER_NAMES,
@@ -32,8 +27,9 @@ from visibility.news.casing import (
 )
 from visibility.news.dateline import parse_dateline
 from visibility.news.encoding import decode_bytes, normalize_text
+from visibility.news.html import parse_html
 from visibility.news.language import detect_language
-from visibility.news.model import ParsedNews, SourceFormat
+from visibility.news.model import ImageRef, ParsedNews, SourceFormat
 
 __all__ = ["news_fingerprint", "parse_news", "read_news_file"]
 
@@ -60,111 +56,13 @@ _EMAIL = re.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
 
-_ALLOWED_TAGS = frozenset(
-    {"p", "a", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "br", "h2", "h3"}
-)
-_ALLOWED_ATTRIBUTES = {"a": frozenset({"href"})}
-_URL_SCHEMES = frozenset({"http", "https", "mailto"})
-
-# HTML: page furniture whose text is never part of the news item.
-_IGNORED_TAGS = (
-    "script",
-    "style",
-    "nav",
-    "header",
-    "footer",
-    "aside",
-    "form",
-    "noscript",
-    "template",
-    "iframe",
-    "svg",
-    "button",
-)
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-_BLOCK_TAGS = frozenset(
-    {"p", "div", "ul", "ol", "li", "blockquote", "section", "article", "main", "table", "tr"}
-    | _HEADINGS
-)
-_INLINE_TAGS = frozenset(
-    {
-        "a",
-        "abbr",
-        "b",
-        "bdi",
-        "bdo",
-        "br",
-        "cite",
-        "code",
-        "data",
-        "del",
-        "dfn",
-        "em",
-        "font",
-        "i",
-        "img",
-        "ins",
-        "kbd",
-        "mark",
-        "q",
-        "s",
-        "samp",
-        "small",
-        "span",
-        "strong",
-        "sub",
-        "sup",
-        "time",
-        "u",
-        "var",
-    }
-)
-
-
-@dataclass
-class _Body:
-    """What each format parser produces."""
-
-    title: str
-    paragraphs: list[str]
-    html: str
-    canonical_url: str | None = None
-
-
-def _squash(text: str) -> str:
-    """Collapse runs of whitespace (including no-break spaces) to one space."""
-    return " ".join(text.split())
-
-
-def _paragraph_html(paragraphs: Iterable[str]) -> str:
-    return "\n".join(f"<p>{html.escape(paragraph, quote=False)}</p>" for paragraph in paragraphs)
-
-
-def _sanitise(body_html: str, *, base_url: str | None) -> str:
-    relative: nh3.UrlRelative = "pass_through"
-    if base_url is not None and base_url.startswith(("http://", "https://")):
-        relative = ("rewrite_with_base", base_url)
-    try:
-        return nh3.clean(
-            body_html,
-            tags=_ALLOWED_TAGS,
-            attributes=_ALLOWED_ATTRIBUTES,
-            url_schemes=_URL_SCHEMES,
-            url_relative=relative,
-        ).strip()
-    except ValueError:  # a canonical URL nh3 cannot use as a base
-        return nh3.clean(
-            body_html, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES, url_schemes=_URL_SCHEMES
-        ).strip()
-
-
 # --- plain text -----------------------------------------------------------
 
 
-def _parse_text(text: str) -> _Body:
+def _parse_text(text: str) -> Body:
     lines = text.split("\n")
     start = next(i for i, line in enumerate(lines) if line.strip())
-    title = _squash(lines[start])
+    title = squash(lines[start])
     paragraphs: list[str] = []
     block: list[str] = []
     for line in [*lines[start + 1 :], ""]:
@@ -172,11 +70,11 @@ def _parse_text(text: str) -> _Body:
             block.append(line)
             continue
         if len(block) > 1 and any(len(line) > _LONGEST_WRAPPED_LINE for line in block[:-1]):
-            paragraphs.extend(_squash(line) for line in block)
+            paragraphs.extend(squash(line) for line in block)
         elif block:
-            paragraphs.append(_squash(" ".join(block)))
+            paragraphs.append(squash(" ".join(block)))
         block = []
-    return _Body(title=title, paragraphs=paragraphs, html=_paragraph_html(paragraphs))
+    return Body(title=title, paragraphs=paragraphs, html=paragraph_html(paragraphs))
 
 
 # --- Markdown -------------------------------------------------------------
@@ -185,7 +83,7 @@ def _parse_text(text: str) -> _Body:
 def _render_code_as_paragraph(
     renderer: object, tokens: Sequence[Token], idx: int, options: object, env: object
 ) -> str:
-    return _paragraph_html([_squash(tokens[idx].content)])
+    return paragraph_html([squash(tokens[idx].content)])
 
 
 def _make_markdown() -> MarkdownIt:
@@ -205,7 +103,7 @@ def _inline_text(token: Token) -> str:
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
-    return _squash("".join(parts))
+    return squash("".join(parts))
 
 
 _NUMBERED_LINE = re.compile(r"( {0,3})(\d{1,2})\.(?=\s)")
@@ -221,7 +119,7 @@ def _protect_datelines(text: str) -> str:
     return "\n".join(lines)
 
 
-def _parse_markdown(text: str) -> _Body:
+def _parse_markdown(text: str) -> Body:
     text = _protect_datelines(text)
     tokens = _MARKDOWN.parse(text)
     heading = next(
@@ -236,11 +134,24 @@ def _parse_markdown(text: str) -> _Body:
         title = _inline_text(_MARKDOWN.parseInline(lines[start].strip())[0])
         tokens = _MARKDOWN.parse("\n".join(lines[start + 1 :]))
     paragraphs: list[str] = []
+    images: list[ImageRef] = []
     for token in tokens:
+        if token.type == "inline" and token.children:
+            # Pictures are kept apart: the article places them itself.
+            for child in token.children:
+                if child.type == "image":
+                    hint = child.attrs.get("title")
+                    add_image(
+                        images,
+                        child.attrs.get("src"),
+                        "".join(c.content for c in child.children or ()),
+                        squash(hint) if isinstance(hint, str) else None,
+                    )
+            token.children = [c for c in token.children if c.type != "image"]
         if token.type == "inline":
             paragraph = _inline_text(token)
         elif token.type in ("code_block", "fence"):
-            paragraph = _squash(token.content)
+            paragraph = squash(token.content)
         else:
             if token.type in ("heading_open", "heading_close"):
                 token.tag = "h2" if token.tag in ("h1", "h2") else "h3"
@@ -248,198 +159,8 @@ def _parse_markdown(text: str) -> _Body:
         if paragraph:
             paragraphs.append(paragraph)
     body_html = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {})
-    return _Body(title=title, paragraphs=paragraphs, html=body_html)
-
-
-# --- HTML -----------------------------------------------------------------
-
-
-@dataclass
-class _Block:
-    paragraphs: list[str]
-    html: str
-
-
-def _collect_text(node: Tag, parts: list[str], skip: frozenset[str]) -> None:
-    for child in node.children:
-        if isinstance(child, Tag):
-            if child.name in skip:
-                continue
-            if child.name == "br":
-                parts.append(" ")
-            elif child.name in _BLOCK_TAGS:
-                parts.append(" ")
-                _collect_text(child, parts, skip)
-                parts.append(" ")
-            else:
-                _collect_text(child, parts, skip)
-        elif type(child) is NavigableString:  # not comments, CDATA, script text, ...
-            parts.append(str(child))
-
-
-def _text_of(node: Tag, skip: frozenset[str] = frozenset()) -> str:
-    parts: list[str] = []
-    _collect_text(node, parts, skip)
-    return _squash("".join(parts))
-
-
-def _html_of(node: PageElement) -> str:
-    if isinstance(node, Tag):
-        return node.decode()
-    if type(node) is NavigableString:
-        return html.escape(str(node), quote=False)
-    return ""
-
-
-def _is_page_chrome(tag: Tag) -> bool:
-    """Inside navigation, a footer, a sidebar or the page's (not the article's) header."""
-    names = [parent.name for parent in tag.parents]
-    if {"nav", "footer", "aside", "script", "style", "template", "noscript"} & set(names):
-        return True
-    if "header" in names:
-        return "article" not in names[names.index("header") + 1 :]
-    return False
-
-
-def _list_block(node: Tag) -> _Block:
-    paragraphs = []
-    for item in node.find_all("li"):
-        text = _text_of(item, skip=frozenset({"ul", "ol"}))
-        if text:
-            paragraphs.append(text)
-    return _Block(paragraphs, node.decode())
-
-
-def _quote_block(node: Tag) -> _Block:
-    inner = [_text_of(p) for p in node.find_all("p")] or [_text_of(node)]
-    return _Block([text for text in inner if text], node.decode())
-
-
-def _element_block(node: Tag) -> _Block:
-    """A ``<p>``, heading or stray ``<li>``: one paragraph."""
-    tag = "p"
-    if node.name in _HEADINGS:
-        tag = "h2" if node.name in ("h1", "h2") else "h3"
-    text = _text_of(node)
-    return _Block([text] if text else [], f"<{tag}>{node.decode_contents()}</{tag}>")
-
-
-def _inline_block(nodes: list[PageElement]) -> _Block:
-    parts: list[str] = []
-    for node in nodes:
-        if isinstance(node, Tag):
-            if node.name == "br":
-                parts.append(" ")
-            else:
-                _collect_text(node, parts, frozenset())
-        elif type(node) is NavigableString:
-            parts.append(str(node))
-    text = _squash("".join(parts))
-    return _Block([text] if text else [], f"<p>{''.join(_html_of(n) for n in nodes)}</p>")
-
-
-def _ends_with_br(nodes: list[PageElement]) -> bool:
-    for node in reversed(nodes):
-        if isinstance(node, Tag):
-            return node.name == "br"
-        if str(node).strip():
-            return False
-    return False
-
-
-def _walk(node: Tag, blocks: list[_Block]) -> None:
-    """Blocks of ``node`` in document order; loose text runs become paragraphs."""
-    inline: list[PageElement] = []
-
-    def flush() -> None:
-        if inline:
-            blocks.append(_inline_block(inline))
-            inline.clear()
-
-    for child in node.children:
-        if isinstance(child, Tag):
-            name = child.name
-            if name == "p" or name in _HEADINGS or name == "li":
-                flush()
-                blocks.append(_element_block(child))
-            elif name in ("ul", "ol"):
-                flush()
-                blocks.append(_list_block(child))
-            elif name == "blockquote":
-                flush()
-                blocks.append(_quote_block(child))
-            elif name == "br" and _ends_with_br(inline):  # <br><br> ends a paragraph
-                flush()
-            elif name in _INLINE_TAGS:
-                inline.append(child)
-            else:
-                flush()
-                _walk(child, blocks)
-        elif type(child) is NavigableString:
-            inline.append(child)
-    flush()
-
-
-def _canonical_url(soup: BeautifulSoup) -> str | None:
-    candidates: list[str] = []
-    for link in soup.find_all("link"):
-        rel = link.get("rel")
-        rels = rel if isinstance(rel, list) else str(rel or "").split()
-        href = link.get("href")
-        if "canonical" in (r.lower() for r in rels) and isinstance(href, str):
-            candidates.append(href)
-    for meta in soup.find_all("meta"):
-        content = meta.get("content")
-        if str(meta.get("property", "")).lower() == "og:url" and isinstance(content, str):
-            candidates.append(content)
-    for url in candidates:
-        url = url.strip()
-        if url.startswith(("http://", "https://")):
-            return url
-    return None
-
-
-def _parse_html(text: str) -> _Body:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        soup = BeautifulSoup(text, "html.parser")
-    canonical = _canonical_url(soup)
-    container: Tag = soup
-    for name in ("article", "main", "body"):
-        found = soup.find(name)
-        if isinstance(found, Tag):
-            container = found
-            break
-    title: str | None = None
-    headings = [h for h in container.find_all("h1") if not _is_page_chrome(h)]
-    seen = {id(h) for h in headings}
-    headings += [h for h in soup.find_all("h1") if id(h) not in seen and not _is_page_chrome(h)]
-    for heading in headings:
-        title = _text_of(heading)
-        if title:
-            heading.decompose()
-            break
-    else:
-        title_tag = soup.find("title")
-        if isinstance(title_tag, Tag):
-            title = _text_of(title_tag) or None
-    for ignored in container.find_all(_IGNORED_TAGS):
-        ignored.decompose()
-    blocks: list[_Block] = []
-    _walk(container, blocks)
-    blocks = [block for block in blocks if block.paragraphs]
-    if not title and blocks:  # an HTML fragment without a heading: like plain text
-        first = blocks[0]
-        title = first.paragraphs.pop(0)
-        if not first.paragraphs:
-            blocks.pop(0)
-    return _Body(
-        title=title or "",
-        paragraphs=[paragraph for block in blocks for paragraph in block.paragraphs],
-        html="\n".join(block.html for block in blocks),
-        canonical_url=canonical,
-    )
+    body_html = re.sub(r"<p>\s*</p>\n?", "", body_html)  # a paragraph that was only a picture
+    return Body(title=title, paragraphs=paragraphs, html=body_html, images=images)
 
 
 # --- common ---------------------------------------------------------------
@@ -475,7 +196,7 @@ def news_fingerprint(title: str, paragraphs: Iterable[str]) -> str:
 
     def fold(text: str) -> str:
         folded = unicodedata.normalize("NFC", text).casefold()
-        return unicodedata.normalize("NFC", _squash(folded))
+        return unicodedata.normalize("NFC", squash(folded))
 
     content = fold(title) + "\n" + "\n".join(fold(paragraph) for paragraph in paragraphs)
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
@@ -511,7 +232,7 @@ def parse_news(
     fmt = fmt or _guess_format(source, text)
     if fmt == "html":
         try:
-            body = _parse_html(text)
+            body = parse_html(text)
         except RecursionError as exc:
             raise InputError(
                 f"{source} is HTML nested too deeply to read: save the article's text as "
@@ -559,7 +280,7 @@ def parse_news(
         social_title=social_title,
         lead=lead,
         paragraphs=paragraphs,
-        body_html=_sanitise(body.html, base_url=canonical_url),
+        body_html=sanitise(body.html, base_url=canonical_url),
         language=language,
         source_format=fmt,
         fingerprint=news_fingerprint(body.title, paragraphs),
@@ -567,6 +288,7 @@ def parse_news(
         dateline_place=dateline.place if dateline else None,
         contact_email=_contact_email(paragraphs),
         canonical_url=canonical_url,
+        images=tuple(body.images),
     )
 
 

@@ -25,6 +25,8 @@ from visibility.queue import states
 from visibility.queue.core import (
     ACCOUNT,
     ATTEMPT,
+    PICTURE,
+    PICTURE_OF,
     POST,
     StoreCore,
     ids,
@@ -34,7 +36,7 @@ from visibility.queue.core import (
 )
 from visibility.queue.models import ChannelAccount, Post, PublishAttempt
 from visibility.queue.states import PostStatus
-from visibility.queue.views import Claim, post_view_of_row
+from visibility.queue.views import Claim, ImageView, image_view_of_row, post_view_of_row
 
 # The publishing path's statements: each is built once per store
 # (``StoreCore._hot``) from the dialect's name.
@@ -108,6 +110,15 @@ def _article_urls(_: str) -> Any:
 
 def _open_attempts(_: str) -> Any:
     return insert(ATTEMPT).returning(ATTEMPT.c.id, ATTEMPT.c.post_id, sort_by_parameter_order=True)
+
+
+def _post_images(_: str) -> Any:
+    return (
+        sa_select(PICTURE_OF.c.post_id, PICTURE)
+        .join(PICTURE, PICTURE.c.id == PICTURE_OF.c.image_id)
+        .where(PICTURE_OF.c.post_id.in_(ids()))
+        .order_by(PICTURE_OF.c.post_id, PICTURE_OF.c.position)
+    )
 
 
 def _extend_leases(dialect: str) -> Any:
@@ -214,6 +225,9 @@ class EngineClaims(StoreCore):
                 if article_ids
                 else {}
             )
+            pictures: dict[int, list[ImageView]] = {}
+            for row in conn.execute(self._hot(_post_images), {"ids": ids}):
+                pictures.setdefault(row.post_id, []).append(image_view_of_row(row._mapping))
             attempts = conn.execute(
                 self._hot(_open_attempts),
                 [{"post_id": i, "worker": worker, "started_at": now} for i in ids],
@@ -226,7 +240,8 @@ class EngineClaims(StoreCore):
                 link = article_urls.get(row.link_post_id)
             account = accounts[row.channel_id]
             view = post_view_of_row(row._mapping, account.name, account.kind)
-            claims.append(Claim(view, attempt_id, link, firsts.get(post_id)))
+            images = tuple(pictures.get(post_id, ()))
+            claims.append(Claim(view, attempt_id, link, firsts.get(post_id), images))
         return claims
 
     def _take_token(self, conn: Connection, channel_id: int, now: datetime) -> bool:

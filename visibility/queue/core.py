@@ -27,6 +27,8 @@ from visibility.queue.views import PostView, post_view
 POST: Table = SQLModel.metadata.tables["post"]
 ACCOUNT: Table = SQLModel.metadata.tables["channel_account"]
 ATTEMPT: Table = SQLModel.metadata.tables["publish_attempt"]
+PICTURE: Table = SQLModel.metadata.tables["news_image"]
+PICTURE_OF: Table = SQLModel.metadata.tables["post_image"]
 
 _MAX_ID = 2**63 - 1  # the widest integer column either database holds
 

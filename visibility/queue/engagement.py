@@ -41,8 +41,14 @@ class EngagementQueries(StoreCore):
         self,
         readings: Sequence[tuple[int, datetime, Mapping[str, int | None], Mapping[str, Any]]],
         next_at: Mapping[int, datetime | None],
+        *,
+        notes: Mapping[int, str] | None = None,
     ) -> None:
-        """Store readings (post id, taken at, figures, raw answer) and each post's next time."""
+        """Store readings (post id, taken at, figures, raw answer) and each post's next time.
+
+        ``notes``: why readings stopped for a post, kept where staff look.
+        """
+        notes = notes or {}
         with self._session() as session:
             session.add_all(
                 EngagementSnapshot(
@@ -61,7 +67,11 @@ class EngagementQueries(StoreCore):
                 session.execute(
                     update(Post)
                     .where(col(Post.id) == post_id)
-                    .values(next_snapshot_at=when, snapshot_failures=0)
+                    .values(
+                        next_snapshot_at=when,
+                        snapshot_failures=0,
+                        engagement_note=notes.get(post_id),
+                    )
                 )
 
     def snapshot_failed(self, post_ids: Sequence[int], *, retry_at: datetime) -> None:

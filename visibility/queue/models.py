@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from visibility.queue.states import PostStatus
@@ -110,8 +110,46 @@ class Post(SQLModel, table=True):
     # when all its ages are taken (or the channel no longer has the post).
     next_snapshot_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     snapshot_failures: int = 0
+    # Why readings stopped early (the platform left the post out of its
+    # answer), for staff; None while readings go on or ended at the last age.
+    engagement_note: str | None = Field(default=None, sa_type=Text)
+    # Exactly what went to the platform (JSON: title, body with the link in
+    # place, excerpt, link, media), recorded with the publish; ``body`` keeps
+    # the template text with its {link} placeholder.
+    sent_json: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NewsImage(SQLModel, table=True):
+    """A picture of a news item: its file in the image store (by content hash), its
+    text alternative and caption. Posts choose among their item's pictures."""
+
+    __tablename__ = "news_image"
+    __table_args__ = (UniqueConstraint("news_item_id", "sha256", name="uq_news_image_file"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    news_item_id: int = Field(foreign_key="news_item.id", index=True)
+    position: int = 0
+    sha256: str = Field(max_length=64)
+    mime_type: str = Field(max_length=32)
+    width: int
+    height: int
+    size: int
+    alt: str | None = Field(default=None, sa_type=Text)
+    caption: str | None = Field(default=None, sa_type=Text)
+    source: str | None = Field(default=None, sa_type=Text)  # where it came from, for staff
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PostImage(SQLModel, table=True):
+    """A picture a post carries, in the order it is shown."""
+
+    __tablename__ = "post_image"
+
+    post_id: int = Field(foreign_key="post.id", primary_key=True)
+    image_id: int = Field(foreign_key="news_image.id", primary_key=True)
+    position: int = 0
 
 
 class EngagementSnapshot(SQLModel, table=True):
@@ -147,6 +185,8 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Stored in each session at sign-in; raising it ends every session at once.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ApiToken(SQLModel, table=True):
@@ -156,6 +196,17 @@ class ApiToken(SQLModel, table=True):
     """
 
     __tablename__ = "api_token"
+    # Revoked tokens keep their names, so only active ones must differ.
+    __table_args__ = (
+        Index(
+            "uq_api_token_user_active_name",
+            "user_id",
+            "name",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
@@ -229,3 +280,19 @@ __all__ = [
     "User",
     "Worker",
 ]
+
+
+class ChannelNote(SQLModel, table=True):
+    """Something a channel's platform told us that every worker should remember.
+
+    For example an insights metric Graph refused: without this row each worker
+    start would spend calls finding it out again. ``learnt_at`` lets the
+    adapter ask again after a long while (the platform may have changed).
+    """
+
+    __tablename__ = "channel_note"
+
+    channel: str = Field(max_length=100, primary_key=True)
+    key: str = Field(max_length=200, primary_key=True)
+    value: str = Field(sa_type=Text)
+    learnt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

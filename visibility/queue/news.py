@@ -19,12 +19,13 @@ from sqlmodel import Session, col, select
 
 from visibility.errors import NotFoundError
 from visibility.news.model import ParsedNews
-from visibility.queue.core import StoreCore, known_id
+from visibility.queue.core import known_id
+from visibility.queue.images import ImageQueries
 from visibility.queue.models import ChannelAccount, NewsItem, Post
-from visibility.queue.views import Draft, NewsView, PostView, news_view
+from visibility.queue.views import Draft, NewImage, NewsView, PostView, news_view
 
 
-class NewsQueries(StoreCore):
+class NewsQueries(ImageQueries):
     """Adding news items with their drafts, and reading them back."""
 
     @staticmethod
@@ -51,6 +52,7 @@ class NewsQueries(StoreCore):
         source: str,
         drafts: Sequence[Draft] = (),
         feed_guid: str | None = None,
+        images: Sequence[NewImage] = (),
     ) -> tuple[NewsView, bool, list[PostView]]:
         """Store a news item and its drafts in one transaction.
 
@@ -92,6 +94,8 @@ class NewsQueries(StoreCore):
                     assert row is not None
             assert row.id is not None
             view = news_view(row)
+            # Pictures first: the new drafts choose among them.
+            self._add_images(session, row.id, images)
             post_ids = self._add_drafts(session, row.id, drafts)
         return view, created, [self.get_post(i) for i in post_ids]
 
@@ -122,12 +126,23 @@ class NewsQueries(StoreCore):
             existing[account.id] = post
             added.append((post, draft))
         session.flush()
-        websites = [p for p in existing.values() if p.kind == "website" and p.id is not None]
+        self._choose_defaults(
+            session,
+            {post.id: draft.max_images for post, draft in added if post.id and draft.max_images},
+            news_id,
+        )
+        websites = {
+            account.name: existing[account.id]
+            for account in accounts.values()
+            if account.id in existing and existing[account.id].kind == "website"
+        }
         if websites:
-            # The first website account carries the article the others link to.
-            article = min(websites, key=lambda p: p.id or 0)
+            # The draft names its article's channel; a draft made without one
+            # (by a caller other than derivation) takes the oldest website post.
+            oldest = min(websites.values(), key=lambda p: p.id or 0)
             for post, draft in added:
-                if draft.links_to_article and post is not article:
+                if draft.links_to_article and post.kind != "website":
+                    article = websites.get(draft.link_from or "", oldest)
                     post.link_post_id = article.id
             session.flush()
         return sorted(p.id for p in existing.values() if p.id is not None)

@@ -20,7 +20,14 @@ from sqlmodel import col, select
 from visibility.config.channels import Channel
 from visibility.errors import NotFoundError
 from visibility.queue.core import StoreCore, posts_with_channel
-from visibility.queue.models import AlertSent, ChannelAccount, Post, PublishAttempt, Worker
+from visibility.queue.models import (
+    AlertSent,
+    ChannelAccount,
+    ChannelNote,
+    Post,
+    PublishAttempt,
+    Worker,
+)
 from visibility.queue.states import PostStatus
 from visibility.queue.types import utcnow
 from visibility.queue.views import PostView, post_view
@@ -105,6 +112,37 @@ class OpsQueries(StoreCore):
     def channel_accounts(self) -> list[ChannelAccount]:
         with self._session() as session:
             return list(session.exec(select(ChannelAccount).order_by(col(ChannelAccount.name))))
+
+    # -- what channels told us --------------------------------------------
+
+    def channel_notes(self, channel: str, prefix: str, *, since: datetime) -> dict[str, str]:
+        """A channel's notes whose key starts with ``prefix``, learnt since ``since``."""
+        with self._session() as session:
+            rows = session.exec(
+                select(col(ChannelNote.key), col(ChannelNote.value))
+                .where(col(ChannelNote.channel) == channel)
+                .where(col(ChannelNote.key).startswith(prefix, autoescape=True))
+                .where(col(ChannelNote.learnt_at) >= since)
+            ).all()
+            return dict(rows)
+
+    def keep_channel_note(self, channel: str, key: str, value: str) -> None:
+        """Keep (or renew) a note; the last writer's value and time win."""
+        now = utcnow()
+        renew = (
+            update(ChannelNote)
+            .where(col(ChannelNote.channel) == channel, col(ChannelNote.key) == key)
+            .values(value=value, learnt_at=now)
+        )
+        with self._session() as session:
+            if session.execute(renew).rowcount == 1:  # type: ignore[attr-defined]
+                return
+            try:
+                with session.begin_nested():
+                    session.add(ChannelNote(channel=channel, key=key, value=value, learnt_at=now))
+            except IntegrityError:
+                # Another worker wrote it a moment ago: take ours as the newer.
+                session.execute(renew)
 
     # -- workers ----------------------------------------------------------
 
@@ -206,3 +244,17 @@ class OpsQueries(StoreCore):
                 .group_by(col(ChannelAccount.name))
             ).all()
             return {name: due for name, due in rows if due is not None}
+
+
+class StoredMemory:
+    """An adapter's ``Memory`` kept in the database, for one channel account."""
+
+    def __init__(self, store: OpsQueries, channel: str) -> None:
+        self.store = store
+        self.channel = channel
+
+    def recall(self, prefix: str, *, since: datetime) -> dict[str, str]:
+        return self.store.channel_notes(self.channel, prefix, since=since)
+
+    def remember(self, key: str, value: str) -> None:
+        self.store.keep_channel_note(self.channel, key[:200], value)

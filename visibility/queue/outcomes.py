@@ -20,7 +20,7 @@ from visibility.queue import states
 from visibility.queue.core import ATTEMPT, POST, StoreCore, known_id, refusal, sole_source
 from visibility.queue.models import Post, PublishAttempt
 from visibility.queue.types import utcnow
-from visibility.queue.views import Claim, PostView, Success
+from visibility.queue.views import Claim, PostView, Sent, Success
 
 
 class _LeaseLost(Exception):
@@ -42,6 +42,7 @@ def _succeed(_: str) -> Any:
             external_url=bindparam("b_url"),
             published_at=bindparam("b_at"),
             next_snapshot_at=bindparam("b_next"),
+            sent_json=bindparam("b_sent"),
             updated_at=bindparam("b_now"),
             lease_owner=None,
             lease_expires_at=None,
@@ -92,13 +93,15 @@ class EngineOutcomes(StoreCore):
         outcome: str = "published",
         next_snapshot_at: datetime | None = None,
         at: datetime | None = None,
+        sent: Sent | None = None,
         fetch: bool = True,
     ) -> PostView | None:
         """Record the channel's id and URL; ``outcome`` "found" when a check found it there.
 
-        ``next_snapshot_at``: when its engagement is first read.
+        ``next_snapshot_at``: when its engagement is first read; ``sent``: what
+        went to the platform.
         """
-        done = Success(claim, external_id, url, at or utcnow(), outcome, next_snapshot_at)
+        done = Success(claim, external_id, url, at or utcnow(), outcome, next_snapshot_at, sent)
         with self.engine.begin() as conn:
             try:
                 self._record_published(conn, [done], worker=worker)
@@ -148,6 +151,7 @@ class EngineOutcomes(StoreCore):
                     "b_url": d.url,
                     "b_at": d.at,
                     "b_next": d.next_snapshot_at,
+                    "b_sent": None if d.sent is None else d.sent.to_json(),
                     "b_now": now,
                 }
                 for d in done

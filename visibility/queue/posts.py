@@ -20,7 +20,7 @@ from visibility.queue.core import StoreCore, posts_with_channel
 from visibility.queue.models import ChannelAccount, Post, PublishAttempt
 from visibility.queue.states import PostStatus
 from visibility.queue.types import utcnow
-from visibility.queue.views import AttemptView, PostView, post_view
+from visibility.queue.views import AttemptView, PostView, Sent, post_view
 
 
 class PostWorkflow(StoreCore):
@@ -146,8 +146,22 @@ class PostWorkflow(StoreCore):
             self._move(session, states.HOLD, post_id, {"scheduled_at": None, "last_error": reason})
         return self.get_post(post_id)
 
-    def confirm(self, post_id: int, *, external_id: str, url: str | None, by: str) -> PostView:
-        """A person found the post in doubt on the channel: record it as published."""
+    def confirm(
+        self,
+        post_id: int,
+        *,
+        external_id: str,
+        url: str | None,
+        by: str,
+        at: datetime | None = None,
+        next_snapshot_at: datetime | None = None,
+        sent: Sent | None = None,
+    ) -> PostView:
+        """A person found the post in doubt on the channel: record it as published.
+
+        Like a publish by the scheduler, it enters the engagement series
+        (``next_snapshot_at``) and keeps what was sent (``sent``).
+        """
         with self._session() as session:
             self._move(
                 session,
@@ -156,7 +170,9 @@ class PostWorkflow(StoreCore):
                 {
                     "external_id": external_id,
                     "external_url": url,
-                    "published_at": utcnow(),
+                    "published_at": at or utcnow(),
+                    "next_snapshot_at": next_snapshot_at,
+                    "sent_json": None if sent is None else sent.to_json(),
                     "needs_check": False,
                     "last_error": f"confirmed as published by {by}",
                 },

@@ -4,6 +4,7 @@
 with its contract in its docstring:
 
 - ``news``: news items and their drafts, stored once.
+- ``images``: news items' pictures and each post's ordered choice of them.
 - ``posts``: the workflow people drive (edit, approve, schedule, cancel,
   retry, hold, confirm, resend) and reading posts.
 - ``claims``: the scheduler's claims under a lease, pacing, heartbeats and
@@ -31,6 +32,8 @@ from visibility.queue.views import (
     AttemptView,
     Claim,
     Draft,
+    ImageView,
+    NewImage,
     NewsView,
     PostView,
     SnapshotView,
@@ -41,6 +44,8 @@ __all__ = [
     "AttemptView",
     "Claim",
     "Draft",
+    "ImageView",
+    "NewImage",
     "NewsView",
     "PostView",
     "SnapshotView",

@@ -29,6 +29,10 @@ class Draft:
     excerpt: str | None = None
     link_url: str | None = None
     links_to_article: bool = False  # wait for this news item's website post and take its URL
+    # Whose article: the website channel's name (derivation resolves the default).
+    link_from: str | None = None
+    # How many of the news item's pictures it carries at first (the platform's share).
+    max_images: int = 0
     author: str | None = None
 
 
@@ -52,6 +56,75 @@ class NewsView:
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """A picture of a news item, as stored."""
+
+    id: int
+    news_item_id: int
+    position: int
+    sha256: str
+    mime_type: str
+    width: int
+    height: int
+    size: int
+    alt: str | None
+    caption: str | None
+    source: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class NewImage:
+    """A checked picture file to attach to a news item."""
+
+    sha256: str
+    mime_type: str
+    width: int
+    height: int
+    size: int
+    alt: str | None = None
+    caption: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Exactly what went to the platform when a post was published.
+
+    ``body`` has the article's URL in place of ``{link}``; ``parts`` are the
+    texts as the platform received them when the adapter split the body (an
+    X thread), else empty; ``media`` the pictures attached, in order, each as
+    ``"<sha256 of the file sent> <its alt text>"``.
+    """
+
+    body: str
+    title: str | None = None
+    excerpt: str | None = None
+    link: str | None = None
+    parts: tuple[str, ...] = ()
+    media: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Sent | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return cls(
+            body=data["body"],
+            title=data.get("title"),
+            excerpt=data.get("excerpt"),
+            link=data.get("link"),
+            parts=tuple(data.get("parts", ())),
+            media=tuple(data.get("media", ())),
+        )
 
 
 @dataclass(frozen=True)
@@ -85,6 +158,10 @@ class PostView:
     lease_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    engagement_note: str | None = None
+    # What went to the platform; None until published (and for posts
+    # published before this was recorded).
+    sent: Sent | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -131,6 +208,7 @@ class Claim:
     # Set when an earlier attempt may have reached the channel: look for the
     # post there (published since this time) before sending it again.
     check_since: datetime | None = None
+    images: tuple[ImageView, ...] = ()  # the pictures it carries, in order
 
 
 @dataclass(frozen=True)
@@ -143,6 +221,7 @@ class Success:
     at: datetime  # when it was published
     outcome: str = "published"  # "found": a check found it on the channel
     next_snapshot_at: datetime | None = None  # when its engagement is first read
+    sent: Sent | None = None  # what went to the platform
 
 
 def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,7 +261,7 @@ def news_view(row: NewsItem) -> NewsView:
 
 #: PostView fields taken as they are from the post's columns.
 _POST_FIELDS = tuple(
-    f.name for f in fields(PostView) if f.name not in ("channel", "channel_kind", "status")
+    f.name for f in fields(PostView) if f.name not in ("channel", "channel_kind", "status", "sent")
 )
 
 
@@ -192,6 +271,7 @@ def post_view(post: Post, channel: ChannelAccount) -> PostView:
         channel=channel.name,
         channel_kind=channel.kind,
         status=PostStatus(post.status),
+        sent=Sent.from_json(post.sent_json),
         **{name: getattr(post, name) for name in _POST_FIELDS},
     )
 
@@ -202,5 +282,11 @@ def post_view_of_row(row: RowMapping, channel: str, channel_kind: str) -> PostVi
         channel=channel,
         channel_kind=channel_kind,
         status=PostStatus(row["status"]),
+        sent=Sent.from_json(row["sent_json"]),
         **{name: row[name] for name in _POST_FIELDS},
     )
+
+
+def image_view_of_row(row: RowMapping) -> ImageView:
+    """An image view from a Core row of the picture's columns."""
+    return ImageView(**{f.name: row[f.name] for f in fields(ImageView)})

@@ -31,7 +31,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -135,9 +136,28 @@ def to_json(report: Report) -> str:
 # -- terminal ---------------------------------------------------------------
 
 
-def _figure_columns(table: Table) -> None:
-    for key in KEYS:
-        table.add_column(key, justify="right")
+def _table(title: str, columns: Sequence[tuple[str, bool]], rows: Sequence[_Row]) -> Table:
+    """A table whose figures are never cut: a number column is as wide as its widest
+    figure and never wraps; when the terminal is narrow, the text columns wrap."""
+    table = Table(title=title, title_justify="left")
+    for index, (name, numeric) in enumerate(columns):
+        if numeric:
+            widest = max((len(str(row.cells[index])) for row in rows), default=0)
+            table.add_column(name, justify="right", no_wrap=True, min_width=max(widest, 1))
+        else:
+            table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*row.cells, style=row.style)
+    return table
+
+
+@dataclass(frozen=True)
+class _Row:
+    cells: tuple[str | Text, ...]
+    style: str | None = None
+
+
+_FIGURE_COLUMNS = tuple((key, True) for key in KEYS)
 
 
 def _one_line(text: str, width: int) -> str:
@@ -162,56 +182,76 @@ def to_table(report: Report) -> RenderableType:
     if report.empty:
         return Group(head, Text("No posts were published in this period."))
 
-    channels = Table(title="Per channel (latest readings)", title_justify="left")
-    channels.add_column("channel")
-    channels.add_column("kind")
-    channels.add_column("posts", justify="right")
-    _figure_columns(channels)
-    for c in report.channels:
-        channels.add_row(
-            Text(c.name),
-            Text(c.post_kind if c.kind == c.post_kind else f"{c.post_kind} ({c.kind})"),
-            str(c.totals.posts),
-            *(number(c.totals.value(k)) for k in KEYS),
+    channel_rows = [
+        _Row(
+            (
+                Text(c.name),
+                Text(c.post_kind if c.kind == c.post_kind else f"{c.post_kind} ({c.kind})"),
+                str(c.totals.posts),
+                *(number(c.totals.value(k)) for k in KEYS),
+            )
         )
-    channels.add_row(
-        Text("all"),
-        Text(""),
-        str(report.totals.posts),
-        *(number(report.totals.value(k)) for k in KEYS),
-        style="bold",
+        for c in report.channels
+    ]
+    channel_rows.append(
+        _Row(
+            (
+                Text("all"),
+                Text(""),
+                str(report.totals.posts),
+                *(number(report.totals.value(k)) for k in KEYS),
+            ),
+            style="bold",
+        )
     )
-
-    news = Table(title="Per news item", title_justify="left")
-    news.add_column("id", justify="right")
-    news.add_column("title", overflow="fold")
-    news.add_column("posts", justify="right")
-    _figure_columns(news)
-    for n in report.news:
-        news.add_row(
-            str(n.id),
-            Text(_one_line(n.title, 60)),
-            str(n.totals.posts),
-            *(number(n.totals.value(k)) for k in KEYS),
-        )
-
-    top = Table(title="Top posts by engagement", title_justify="left")
-    for column in ("#", "post", "channel", "published", "news item"):
-        top.add_column(column)
-    top.add_column("engagement", justify="right")
-    top.add_column("impressions", justify="right")
-    top.add_column("url", overflow="fold")
-    for rank, post in enumerate(report.top, 1):
-        top.add_row(
-            str(rank),
-            str(post.post.id),
-            Text(post.post.channel),
-            f"{post.published_at.astimezone(period.tz):%Y-%m-%d %H:%M}",
-            Text(_one_line(post.news_title, 40)),
-            number(post.engagement),
-            number(post.latest.impressions),
-            Text(post.post.external_url or ""),
-        )
+    channels = _table(
+        "Per channel (latest readings)",
+        [("channel", False), ("kind", False), ("posts", True), *_FIGURE_COLUMNS],
+        channel_rows,
+    )
+    news = _table(
+        "Per news item",
+        [("id", True), ("title", False), ("posts", True), *_FIGURE_COLUMNS],
+        [
+            _Row(
+                (
+                    str(n.id),
+                    Text(_one_line(n.title, 60)),
+                    str(n.totals.posts),
+                    *(number(n.totals.value(k)) for k in KEYS),
+                )
+            )
+            for n in report.news
+        ],
+    )
+    top = _table(
+        "Top posts by engagement",
+        [
+            ("#", True),
+            ("post", True),
+            ("channel", False),
+            ("published", True),
+            ("news item", False),
+            ("engagement", True),
+            ("impressions", True),
+            ("url", False),
+        ],
+        [
+            _Row(
+                (
+                    str(rank),
+                    str(post.post.id),
+                    Text(post.post.channel),
+                    f"{post.published_at.astimezone(period.tz):%Y-%m-%d %H:%M}",
+                    Text(_one_line(post.news_title, 40)),
+                    number(post.engagement),
+                    number(post.latest.impressions),
+                    Text(post.post.external_url or ""),
+                )
+            )
+            for rank, post in enumerate(report.top, 1)
+        ],
+    )
     parts: list[RenderableType] = [head, channels, news]
     parts.append(top if report.top else Text("No post has engagement figures yet."))
     parts.append(

@@ -484,6 +484,10 @@ def _by_date(posts: Sequence[PostReport], period: Period) -> tuple[DatePoint, ..
 
 
 def _published_text(app: Visibility, post: PostView, urls: dict[int, str | None]) -> str:
+    if post.sent is not None:
+        # What went out, exactly (an X thread: its tweets, one after another).
+        return "\n\n".join(post.sent.parts) if post.sent.parts else post.sent.body
+    # Published before the text sent was recorded: rebuild it from the template.
     if post.link_post_id is None or LINK_PLACEHOLDER not in post.body:
         return post.body
     if post.link_post_id not in urls:

@@ -1,16 +1,19 @@
 """A report as one self-contained HTML file that staff can hand to a donor.
 
-No external scripts, stylesheets, fonts or images: the CSS is inline and the
-charts are inline SVG whose text is text, in the reader's own fonts. Every
+No external scripts, stylesheets, fonts or images: the CSS is inline, the
+charts are inline SVG whose text is text, in the reader's own fonts, and each
+post's pictures are small JPEG thumbnails embedded as ``data:`` URIs. Every
 piece of user text goes through Jinja2's autoescaping; only the charts' SVG
 is marked safe (``reports.drawing`` escapes every string it writes into it).
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import jinja2
@@ -22,8 +25,14 @@ from visibility.reports import charts
 from visibility.reports.export import NOT_REPORTED
 from visibility.reports.figures import FIGURES, KEYS, PostReport, Report, Totals, age_label
 
+if TYPE_CHECKING:
+    from visibility.media.files import ImageFiles
+
 TEMPLATES = Path(__file__).parent / "templates"
 SUMMARY_KEYS = ("impressions", "reactions", "comments", "shares", "clicks")
+#: Thumbnails twice the size they are shown at, for print; a few kB each.
+THUMBNAIL_SIDE = 120
+Thumbnail = Mapping[str, str]  # "src" (a data: URI) and "alt"
 _LABELS = {
     "impressions": "Impressions",
     "reactions": "Reactions",
@@ -84,7 +93,47 @@ def _plain_text(post: PostReport) -> str:
     return BeautifulSoup(post.text, "html.parser").get_text(" ")
 
 
-def _post_row(report: Report, post: PostReport) -> dict[str, Any]:
+def _thumbnails(report: Report, images: ImageFiles | None) -> dict[int, list[Thumbnail]]:
+    """Each post's pictures as they went out (``Sent.media``), as small data: URIs.
+
+    A picture whose file is gone from the store is left out: a report is still
+    worth having without it.
+    """
+    if images is None:
+        return {}
+    from visibility.errors import InputError
+    from visibility.media.files import FORMATS
+    from visibility.media.fit import thumbnail
+
+    made: dict[str, str | None] = {}
+
+    def data_uri(sha256: str) -> str | None:
+        if sha256 not in made:
+            made[sha256] = None
+            for mime, _ in FORMATS.values():
+                try:
+                    stored = images.get(sha256, mime)
+                except (InputError, ValueError, OSError):
+                    continue
+                small = thumbnail(stored, images, side=THUMBNAIL_SIDE)
+                encoded = base64.b64encode(small.path.read_bytes()).decode("ascii")
+                made[sha256] = f"data:{small.mime_type};base64,{encoded}"
+                break
+        return made[sha256]
+
+    found: dict[int, list[Thumbnail]] = {}
+    for post in report.posts:
+        for media in post.post.sent.media if post.post.sent is not None else ():
+            sha256, _, alt = media.partition(" ")
+            src = data_uri(sha256)
+            if src is not None:
+                found.setdefault(post.post.id, []).append({"src": src, "alt": alt})
+    return found
+
+
+def _post_row(
+    report: Report, post: PostReport, thumbnails: Mapping[int, Sequence[Thumbnail]]
+) -> dict[str, Any]:
     p = post.post
     local = post.published_at.astimezone(report.period.tz)
     never_read = not post.readings
@@ -103,6 +152,7 @@ def _post_row(report: Report, post: PostReport) -> dict[str, Any]:
         "figures": post.latest.to_dict(),
         "missing": missing,
         "last_read": None if last is None else (last.age_label or age_label(last.age)),
+        "pictures": list(thumbnails.get(p.id, ())),
     }
 
 
@@ -117,8 +167,10 @@ def _summary(totals: Totals) -> list[dict[str, Any]]:
     return cards
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, *, images: ImageFiles | None = None) -> str:
+    """The report as HTML; with ``images`` (the image store), each post's pictures too."""
     env = _environment()
+    thumbnails = _thumbnails(report, images)
     template = env.get_template("report.html.j2")
     over_time = news = None
     if not report.empty:
@@ -154,10 +206,17 @@ def render_html(report: Report) -> str:
         channels=report.channels,
         news=report.news,
         groups=[
-            (item, [_post_row(report, p) for p in report.posts if p.post.news_item_id == item.id])
+            (
+                item,
+                [
+                    _post_row(report, p, thumbnails)
+                    for p in report.posts
+                    if p.post.news_item_id == item.id
+                ],
+            )
             for item in report.news
         ],
-        top=[_post_row(report, p) for p in report.top],
+        top=[_post_row(report, p, thumbnails) for p in report.top],
         chart_over_time=over_time,
         chart_news=news,
         news_chart_note=(

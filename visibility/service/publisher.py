@@ -22,20 +22,26 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from queue import SimpleQueue
+from typing import TYPE_CHECKING
 
-from visibility.adapters.base import Adapter, Publication, Published
+from visibility.adapters.base import Adapter, Media, Publication, Published
 from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import (
     ChannelError,
     CredentialsError,
     DuplicateContentError,
+    InputError,
     RetryableChannelError,
     VisibilityError,
+    without_retry_promise,
 )
 from visibility.metrics import LATENESS
 from visibility.queue.store import Store
 from visibility.queue.types import utcnow
-from visibility.queue.views import Claim, Success
+from visibility.queue.views import Claim, Sent, Success
+
+if TYPE_CHECKING:
+    from visibility.media.files import ImageFiles
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +91,10 @@ class Publisher:
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
         first_reading_after: timedelta | None = timedelta(hours=1),
+        images: ImageFiles | None = None,
     ) -> None:
         self.store = store
+        self.images = images  # where posts' pictures are; None: posts carry none
         self.adapters = adapters
         self.worker = worker
         self.lease = lease
@@ -299,6 +307,14 @@ class Publisher:
                 )
                 return "failed"
             body = body.replace(LINK_PLACEHOLDER, claim.link)
+        media: tuple[Media, ...] = ()
+        if claim.images:
+            try:
+                media = self._media(claim)
+            except (InputError, OSError) as exc:
+                self.store.mark_failed(claim, fetch=False, worker=self.worker, error=str(exc))
+                log.warning("publish refused: %s", exc, extra=extra)
+                return "failed"
         publication = Publication(
             post_id=post.id,
             news_item_id=post.news_item_id,
@@ -308,6 +324,7 @@ class Publisher:
             title=post.title,
             excerpt=post.excerpt,
             link=claim.link,
+            media=media,
         )
         if claim.check_since is not None:
             outcome = self._verify(adapter, publication, claim)
@@ -358,7 +375,15 @@ class Publisher:
                 "channel, then confirm or resend the post",
             )
             return "in_doubt"
-        return self._success(claim, published, "published")
+        return self._success(claim, published, publication, "published")
+
+    def _media(self, claim: Claim) -> tuple[Media, ...]:
+        # Pillow is loaded only by workers that publish pictures.
+        from visibility.media.prepare import media_for
+
+        if self.images is None:
+            raise InputError("this worker has no picture folder; the post's pictures are missing")
+        return media_for(claim.images, claim.post.kind, self.images)
 
     def _verify(
         self, adapter: Adapter, publication: Publication, claim: Claim
@@ -371,7 +396,9 @@ class Publisher:
             found = adapter.find_published(publication, claim.check_since)
         except RetryableChannelError as exc:
             if claim.post.attempts >= self.retry.max_attempts:
-                return self._doubt(claim, f"the channel could not be asked ({exc})")
+                return self._doubt(
+                    claim, f"the channel could not be asked ({without_retry_promise(str(exc))})"
+                )
             when = self.retry.next_try(claim.post.attempts, self.clock(), exc.retry_after)
             self.store.requeue(
                 claim,
@@ -383,18 +410,21 @@ class Publisher:
             )
             return "retried"
         except (ChannelError, NotImplementedError) as exc:
-            return self._doubt(claim, str(exc) or "the channel cannot be asked")
+            return self._doubt(
+                claim, without_retry_promise(str(exc)) or "the channel cannot be asked"
+            )
         if found is None:
             tried = claim.post.attempts - 1
             if tried >= self.retry.max_attempts:
                 # The last try's outcome was unknown; now it is known it failed.
-                error = f"gave up after {tried} attempts: {claim.post.last_error}"
+                said = without_retry_promise(claim.post.last_error or "")
+                error = f"gave up after {tried} attempts: {said}"
                 self.store.mark_failed(claim, fetch=False, worker=self.worker, error=error)
                 log.warning("publish failed for good: %s", error, extra=extra)
                 return "failed"
             log.info("not on the channel: sending it again", extra=extra)
             return None
-        return self._found(claim, found)
+        return self._found(claim, found, publication)
 
     def _after_duplicate(
         self, adapter: Adapter, publication: Publication, claim: Claim, exc: Exception
@@ -406,7 +436,8 @@ class Publisher:
         except (ChannelError, NotImplementedError) as lookup:
             return self._doubt(
                 claim,
-                f"the channel calls it a duplicate ({exc}) but could not be searched ({lookup})",
+                f"the channel calls it a duplicate ({without_retry_promise(str(exc))}) but could "
+                f"not be searched ({without_retry_promise(str(lookup))})",
             )
         if found is None:
             # Not among what appeared since our first attempt: the duplicate is
@@ -414,16 +445,26 @@ class Publisher:
             self.store.mark_failed(claim, fetch=False, worker=self.worker, error=str(exc))
             log.warning("publish refused: %s", exc, extra=_context(claim))
             return "failed"
-        return self._found(claim, found)
+        return self._found(claim, found, publication)
 
-    def _found(self, claim: Claim, found: Published) -> Success:
+    def _found(self, claim: Claim, found: Published, publication: Publication) -> Success:
         """The post is on the channel already: record it, with the channel's id."""
-        return self._success(claim, found, "found")
+        return self._success(claim, found, publication, "found")
 
-    def _success(self, claim: Claim, published: Published, outcome: str) -> Success:
+    def _success(
+        self, claim: Claim, published: Published, publication: Publication, outcome: str
+    ) -> Success:
         now = self.clock()
         first = None if self.first_reading_after is None else now + self.first_reading_after
-        return Success(claim, published.external_id, published.url, now, outcome, first)
+        sent = Sent(
+            body=publication.body,
+            title=publication.title,
+            excerpt=publication.excerpt,
+            link=publication.link,
+            parts=published.parts,
+            media=tuple(f"{m.sha256} {m.alt}" for m in publication.media),
+        )
+        return Success(claim, published.external_id, published.url, now, outcome, first, sent)
 
     def _doubt(self, claim: Claim, why: str) -> str:
         reason = (
@@ -454,7 +495,7 @@ class Publisher:
             log.info("channel paused until %s: %s", exc.retry_after.isoformat(), exc, extra=extra)
             return "retried"
         if post.attempts >= self.retry.max_attempts and not exc.reached:
-            error = f"gave up after {post.attempts} attempts: {exc}"
+            error = f"gave up after {post.attempts} attempts: {without_retry_promise(str(exc))}"
             self.store.mark_failed(claim, fetch=False, worker=self.worker, error=error)
             log.warning("publish failed for good: %s", error, extra=extra)
             return "failed"

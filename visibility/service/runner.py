@@ -26,6 +26,7 @@ from visibility.adapters.registry import build_adapter
 from visibility.alerts import Alerter
 from visibility.config.channels import FeedConfig
 from visibility.engagement.collector import Collector
+from visibility.queue.ops import StoredMemory
 from visibility.queue.states import PostStatus
 from visibility.queue.types import utcnow
 from visibility.service.publisher import PassResult, Publisher, RetryPolicy
@@ -35,7 +36,11 @@ log = logging.getLogger(__name__)
 
 
 def build_adapters(app: Visibility) -> dict[str, Adapter]:
-    return {c.name: build_adapter(c, app.settings) for c in app.config.channels if c.enabled}
+    return {
+        c.name: build_adapter(c, app.settings, memory=StoredMemory(app.store, c.name))
+        for c in app.config.channels
+        if c.enabled
+    }
 
 
 class Service:
@@ -62,9 +67,13 @@ class Service:
                 max_delay=timedelta(seconds=app.settings.retry_max_seconds),
             ),
             first_reading_after=(app.settings.snapshot_ages or (None,))[0],
+            images=app.image_files,
         )
         self.collector = Collector(
-            app.store, self.publisher.adapters, ages=app.settings.snapshot_ages
+            app.store,
+            self.publisher.adapters,
+            ages=app.settings.snapshot_ages,
+            retry_base=timedelta(seconds=app.settings.engagement_retry_seconds),
         )
         self.alerter = Alerter(app.store, app.settings)
         self.on_pass = on_pass

@@ -1,4 +1,8 @@
-"""The REST API: the same workflow and store functions as the CLI, behind roles."""
+"""The REST API: the same workflow and store functions as the CLI, behind roles.
+
+Every error answer is a ``Problem`` (visibility.web.errors), documented per operation with
+the codes it can return.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from visibility.accounts.roles import Role, parse_role
 from visibility.accounts.store import Actor, AuditView, UserView
 from visibility.derive.limits import measure
-from visibility.errors import UserError
+from visibility.errors import NotFoundError, UserError
 from visibility.queue.states import PostStatus
 from visibility.queue.views import AttemptView, NewsView, PostView, SnapshotView
 from visibility.web.deps import ADMIN, APPROVER, EDITOR, app_of
+from visibility.web.errors import problems
+from visibility.web.i18n import request_language, translator
+from visibility.web.limits import BoundedRoute, over_limit, too_large
 from visibility.web.sessions import csrf_token, sign_in, sign_out
 from visibility.workflow import Added, Visibility
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+router = APIRouter(prefix="/api/v1", tags=["api"], route_class=BoundedRoute)
 
 App = Annotated[Visibility, Depends(app_of)]
 Editor = Annotated[Actor, Depends(EDITOR)]
@@ -29,13 +36,32 @@ _MAX_ID = 2_147_483_647
 PostId = Annotated[int, Path(ge=1, le=_MAX_ID)]
 NewsId = Annotated[int, Path(ge=1, le=_MAX_ID)]
 
+# The error answers each kind of operation can give, for the OpenAPI schema.
+_SIGNED_IN = (401, 403)
+_BODY = (400, 413, 422)
+READ = problems(*_SIGNED_IN)
+READ_QUERY = problems(*_SIGNED_IN, 422)
+READ_ONE = problems(*_SIGNED_IN, 404, 422)
+WRITE = problems(*_SIGNED_IN, *_BODY)
+WRITE_NEWS = problems(*_SIGNED_IN, *_BODY)
+MOVE = problems(*_SIGNED_IN, 400, 404, 409, 422)
+MOVE_WITH_BODY = problems(*_SIGNED_IN, *_BODY, 404, 409)
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class NewsIn(_Body):
-    text: str = Field(min_length=1, max_length=2_000_000, description="The news item.")
+    # No max_length: the limit is VISIBILITY_MAX_NEWS_BYTES in UTF-8, checked with a 413.
+    text: str = Field(
+        min_length=1,
+        description="The news item: at most VISIBILITY_MAX_NEWS_BYTES (2 MB by default) in UTF-8.",
+        examples=[
+            "TRAJNIME PËR ORGANIZATAT\n\n12 nëntor 2026, Prishtinë – Organizatat e "
+            "shoqërisë civile ftohen në trajnime.\n\nAfati i aplikimit është 1 dhjetor."
+        ],
+    )
     format: Literal["text", "markdown", "html"] | None = Field(
         default="text", description="None: guessed from the content."
     )
@@ -137,7 +163,7 @@ def _audit(
 # -- session -----------------------------------------------------------------
 
 
-@router.post("/login", response_model=SessionOut)
+@router.post("/login", response_model=SessionOut, responses=problems(401, *_BODY, 429))
 def login(request: Request, credentials: LoginIn) -> Any:
     """Sign in; the session cookie is set, and unsafe requests then need the CSRF token."""
     actor = sign_in(request, credentials.username, credentials.password)
@@ -149,7 +175,7 @@ def logout(request: Request) -> None:
     sign_out(request)
 
 
-@router.get("/me", response_model=SessionOut)
+@router.get("/me", response_model=SessionOut, responses=READ)
 def me(request: Request, actor: Editor) -> Any:
     return SessionOut(actor.username, actor.display_name, actor.role.value, csrf_token(request))
 
@@ -157,13 +183,17 @@ def me(request: Request, actor: Editor) -> Any:
 # -- news ------------------------------------------------------------------
 
 
-@router.get("/news", response_model=list[NewsView])
+@router.get("/news", response_model=list[NewsView], responses=READ_QUERY)
 def list_news(app: App, _: Editor, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
     return app.store.list_news(limit=limit)
 
 
-@router.post("/news", response_model=AddedOut, status_code=status.HTTP_201_CREATED)
-def add_news(app: App, actor: Editor, item: NewsIn) -> Any:
+@router.post(
+    "/news", response_model=AddedOut, status_code=status.HTTP_201_CREATED, responses=WRITE_NEWS
+)
+def add_news(request: Request, app: App, actor: Editor, item: NewsIn) -> Any:
+    if over_limit(request, item.text):
+        raise too_large(request)
     result = app.add_news_text(
         item.text,
         source=f"api:{actor.username}",
@@ -176,14 +206,22 @@ def add_news(app: App, actor: Editor, item: NewsIn) -> Any:
     return _added(result)
 
 
-@router.post("/news/upload", response_model=AddedOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/news/upload",
+    response_model=AddedOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=WRITE_NEWS,
+)
 async def upload_news(
+    request: Request,
     app: App,
     actor: Editor,
     file: Annotated[UploadFile, File(description="A .txt, .md or .html file.")],
     language: Annotated[str | None, Form(pattern=r"^[a-zA-Z]{2}$")] = None,
 ) -> Any:
     data = await file.read(app.settings.max_news_bytes + 1)
+    if over_limit(request, data):
+        raise too_large(request)
     result = app.add_news_bytes(
         data, source=file.filename or "upload", language=language, author=actor.username
     )
@@ -191,7 +229,7 @@ async def upload_news(
     return _added(result)
 
 
-@router.get("/news/{news_id}", response_model=NewsView)
+@router.get("/news/{news_id}", response_model=NewsView, responses=READ_ONE)
 def show_news(app: App, _: Editor, news_id: NewsId) -> Any:
     return app.store.get_news(news_id)
 
@@ -199,23 +237,25 @@ def show_news(app: App, _: Editor, news_id: NewsId) -> Any:
 # -- posts -----------------------------------------------------------------
 
 
-@router.get("/posts", response_model=list[PostView])
+@router.get("/posts", response_model=list[PostView], responses=READ_ONE)
 def list_posts(
+    request: Request,
     app: App,
-    _: Editor,
+    reader: Editor,
     status_: Annotated[list[PostStatus] | None, Query(alias="status")] = None,
-    channel: str | None = None,
+    channel: Annotated[str | None, Query(max_length=100)] = None,
     news_item_id: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Any:
-    if channel is not None:
-        app.config.channel(channel)
+    if channel is not None and channel not in {c.name for c in app.config.channels}:
+        _ = translator(request_language(request))
+        raise NotFoundError(_("No such channel: GET /api/v1/channels lists them."))
     return app.store.list_posts(
         status=status_ or (), channel=channel, news_item_id=news_item_id, limit=limit
     )
 
 
-@router.get("/posts/{post_id}", response_model=PostDetail)
+@router.get("/posts/{post_id}", response_model=PostDetail, responses=READ_ONE)
 def show_post(app: App, _: Editor, post_id: PostId) -> Any:
     post = app.store.get_post(post_id)
     return PostDetail(
@@ -226,10 +266,11 @@ def show_post(app: App, _: Editor, post_id: PostId) -> Any:
     )
 
 
-@router.patch("/posts/{post_id}", response_model=PostView)
-def edit_post(app: App, actor: Editor, post_id: PostId, change: PostEdit) -> Any:
+@router.patch("/posts/{post_id}", response_model=PostView, responses=MOVE_WITH_BODY)
+def edit_post(request: Request, app: App, actor: Editor, post_id: PostId, change: PostEdit) -> Any:
     if change.body is None and change.title is None and change.excerpt is None:
-        raise UserError("nothing to change: send body, title or excerpt")
+        _ = translator(request_language(request))
+        raise UserError(_("Nothing to change: send body, title or excerpt."))
     post = app.edit(
         post_id, body=change.body, title=change.title, excerpt=change.excerpt, by=actor.username
     )
@@ -237,49 +278,49 @@ def edit_post(app: App, actor: Editor, post_id: PostId, change: PostEdit) -> Any
     return post
 
 
-@router.post("/posts/{post_id}/approve", response_model=PostView)
+@router.post("/posts/{post_id}/approve", response_model=PostView, responses=MOVE)
 def approve_post(app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.approve(post_id, by=actor.username)
     _audit(app, actor, "post.approve", f"post {post_id}")
     return post
 
 
-@router.post("/posts/{post_id}/schedule", response_model=PostView)
+@router.post("/posts/{post_id}/schedule", response_model=PostView, responses=MOVE_WITH_BODY)
 def schedule_post(app: App, actor: Approver, post_id: PostId, when: ScheduleIn) -> Any:
     post = app.schedule(post_id, at=when.at, mode=when.mode)
     _audit(app, actor, "post.schedule", f"post {post_id}", str(post.scheduled_at))
     return post
 
 
-@router.post("/posts/{post_id}/cancel", response_model=PostView)
+@router.post("/posts/{post_id}/cancel", response_model=PostView, responses=MOVE)
 def cancel_post(app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.cancel(post_id)
     _audit(app, actor, "post.cancel", f"post {post_id}")
     return post
 
 
-@router.post("/posts/{post_id}/retry", response_model=PostView)
+@router.post("/posts/{post_id}/retry", response_model=PostView, responses=MOVE)
 def retry_post(app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.retry(post_id)
     _audit(app, actor, "post.retry", f"post {post_id}")
     return post
 
 
-@router.post("/posts/{post_id}/confirm", response_model=PostView)
+@router.post("/posts/{post_id}/confirm", response_model=PostView, responses=MOVE_WITH_BODY)
 def confirm_post(app: App, actor: Approver, post_id: PostId, found: ConfirmIn) -> Any:
     post = app.confirm(post_id, url=found.url, by=actor.username, external_id=found.external_id)
     _audit(app, actor, "post.confirm", f"post {post_id}", found.url)
     return post
 
 
-@router.post("/posts/{post_id}/resend", response_model=PostView)
+@router.post("/posts/{post_id}/resend", response_model=PostView, responses=MOVE)
 def resend_post(app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.resend(post_id, by=actor.username)
     _audit(app, actor, "post.resend", f"post {post_id}")
     return post
 
 
-@router.post("/measure", response_model=Measured)
+@router.post("/measure", response_model=Measured, responses=WRITE)
 def measure_text(_: Editor, text: MeasureIn) -> Any:
     """Weighted length as the channel counts it (X: URLs 23, emoji 2), for live counters."""
     m = measure(text.kind, text.body)
@@ -289,7 +330,7 @@ def measure_text(_: Editor, text: MeasureIn) -> Any:
 # -- channels, status, audit -----------------------------------------------
 
 
-@router.get("/channels")
+@router.get("/channels", responses=READ)
 def list_channels(app: App, _: Editor) -> list[dict[str, Any]]:
     from visibility.cli.render import channel_dict
 
@@ -297,19 +338,19 @@ def list_channels(app: App, _: Editor) -> list[dict[str, Any]]:
     return [channel_dict(c, accounts.get(c.name)) for c in app.config.channels]
 
 
-@router.post("/channels/check")
+@router.post("/channels/check", responses=problems(*_SIGNED_IN, 400))
 def check_channels(app: App, actor: Admin) -> list[dict[str, object]]:
     results = app.check_channels()
     _audit(app, actor, "channels.check", None, ", ".join(f"{r.channel}={r.ok}" for r in results))
     return [r.to_dict() for r in results]
 
 
-@router.get("/status")
+@router.get("/status", responses=READ)
 def service_status(app: App, _: Editor) -> dict[str, object]:
     return app.status()
 
 
-@router.get("/audit", response_model=list[AuditView])
+@router.get("/audit", response_model=list[AuditView], responses=READ_QUERY)
 def audit_log(app: App, _: Admin, limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> Any:
     return app.accounts.audit_log(limit=limit)
 
@@ -317,12 +358,14 @@ def audit_log(app: App, _: Admin, limit: Annotated[int, Query(ge=1, le=5000)] = 
 # -- users and tokens ------------------------------------------------------
 
 
-@router.get("/users", response_model=list[UserView])
+@router.get("/users", response_model=list[UserView], responses=READ)
 def list_users(app: App, _: Admin) -> Any:
     return app.accounts.users()
 
 
-@router.post("/users", response_model=UserView, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users", response_model=UserView, status_code=status.HTTP_201_CREATED, responses=WRITE
+)
 def add_user(app: App, actor: Admin, user: UserIn) -> Any:
     created = app.accounts.add_user(
         user.username,
@@ -334,19 +377,29 @@ def add_user(app: App, actor: Admin, user: UserIn) -> Any:
     return created
 
 
-@router.post("/tokens", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
-def create_token(app: App, actor: Editor, token: TokenIn) -> Any:
+@router.post(
+    "/tokens",
+    response_model=TokenOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(*_SIGNED_IN, *_BODY, 409),
+)
+def create_token(request: Request, app: App, actor: Editor, token: TokenIn) -> Any:
     """A token for the signed-in user, with a role no higher than theirs (shown once)."""
     role = Role(token.role)
     if not actor.role.allows(role):
-        raise UserError(f"a token cannot have more rights than you: you are {actor.role.value}")
+        _ = translator(request_language(request))
+        raise UserError(
+            _("A token cannot have more rights than you: you are {role}.", role=_(actor.role.value))
+        )
     value = app.accounts.create_token(actor.username, name=token.name, role=role)
     _audit(app, actor, "token.create", f"token {token.name}", role.value)
     return TokenOut(name=token.name, role=role.value, token=value)
 
 
-@router.delete("/tokens/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(app: App, actor: Editor, name: str) -> None:
+@router.delete("/tokens/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=READ_ONE)
+def revoke_token(
+    app: App, actor: Editor, name: Annotated[str, Path(min_length=1, max_length=100)]
+) -> None:
     app.accounts.revoke_token(actor.username, name)
     _audit(app, actor, "token.revoke", f"token {name}")
 

@@ -12,18 +12,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from visibility import __version__
-from visibility.errors import UserError
-from visibility.web import api, health, pages
-from visibility.web.errors import status_of
-from visibility.web.security import LoginLimiter, session_key
+from visibility.web import api, api_images, docs, errors, health, pages
+from visibility.web.security import HardenedFastAPI, LoginLimiter, session_key
 from visibility.workflow import Visibility
 
 log = logging.getLogger(__name__)
@@ -49,13 +45,17 @@ def create_app(visibility: Visibility, *, scheduler: bool = False) -> FastAPI:
             if service is not None:
                 service.stop()
 
-    app = FastAPI(
+    # Hardened: the security headers go on every answer, 500s included.
+    app = HardenedFastAPI(
         title="visibility",
         version=__version__,
         description="News items in; website articles, Facebook posts and tweets out, on "
         "schedule, after approval.",
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs is served by visibility.web.docs from the package; ReDoc would
+        # load its script and fonts from CDNs, so it is off.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.visibility = visibility
@@ -69,28 +69,17 @@ def create_app(visibility: Visibility, *, scheduler: bool = False) -> FastAPI:
         same_site="lax",
         https_only=visibility.settings.https_only,
     )
+    # Outermost, so the limiter and audit log see the client's address: taken
+    # from X-Forwarded-For only when the peer is a trusted proxy, and then the
+    # rightmost untrusted entry (what our proxy saw), never the client's own.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=visibility.settings.trusted_proxy_list)
 
-    @app.exception_handler(UserError)
-    async def user_error(request: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append(f"{where}: {err.get('msg')}")
-        return JSONResponse(
-            {
-                "detail": "; ".join(problems) or "invalid request",
-                # ctx may hold exception objects: make it JSON first.
-                "errors": jsonable_encoder(exc.errors(), custom_encoder={Exception: str}),
-            },
-            status_code=422,
-        )
+    errors.register(app)
 
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(api.router)
+    app.include_router(api_images.router)
     app.include_router(pages.router)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

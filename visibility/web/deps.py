@@ -13,6 +13,9 @@ from visibility.web.security import csrf_matches
 from visibility.workflow import Visibility
 
 CSRF_HEADER = "X-CSRF-Token"
+#: What a session holds: the user's name and their session version at sign-in.
+SESSION_USER = "user"
+SESSION_VERSION = "sv"
 CSRF_FIELD = "csrf_token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 
@@ -23,7 +26,12 @@ def app_of(request: Request) -> Visibility:
 
 
 def actor_of(request: Request) -> Actor | None:
-    """The actor behind a request: an API token (Bearer) or the signed session cookie."""
+    """The actor behind a request: an API token (Bearer) or the signed session cookie.
+
+    A session counts only while its user's session version is the one it was
+    made with: signing out, a new password, a new role or deactivation raise
+    the version and so end every session of that user, copies included.
+    """
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -40,11 +48,13 @@ def actor_of(request: Request) -> Actor | None:
             )
         request.state.via_token = True
     else:
-        username = request.session.get("user")
+        username = request.session.get(SESSION_USER)
+        version = request.session.get(SESSION_VERSION)
         if isinstance(username, str):
-            actor = visibility.accounts.actor(username)
+            if isinstance(version, int) and not isinstance(version, bool):
+                actor = visibility.accounts.actor(username, version)
             if actor is None:
-                request.session.clear()  # deactivated or deleted since signing in
+                request.session.clear()  # ended since, or made before versions existed
     request.state.actor = actor
     return actor
 

@@ -22,7 +22,7 @@ def healthz() -> str:
     return "ok\n"
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "Not ready: see problems."}})
 def readyz(request: Request) -> JSONResponse:
     """The database answers and, when a scheduler runs here, its heartbeat is fresh."""
     app = app_of(request)
@@ -44,7 +44,7 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if not problems else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)  # documented as text
 def metrics(request: Request) -> Response:
     registry = getattr(request.app.state, "metrics_registry", None)
     if registry is None:

@@ -12,7 +12,12 @@ import json
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # Only for type hints: the CLI and the scheduler read the catalogues too,
+    # and should not load the web stack to do it.
+    from starlette.requests import HTTPConnection
 
 LOCALES = Path(__file__).parent / "locales"
 DEFAULT_LANGUAGE = "en"
@@ -66,3 +71,9 @@ def pick_language(chosen: object, accept_language: str | None) -> str:
         if code in LANGUAGES and quality > 0:
             ranked.append((-quality, index, code))
     return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
+
+
+def request_language(request: HTTPConnection) -> str:
+    """The language for answering ``request``: the session's choice, else Accept-Language."""
+    chosen = request.session.get("lang") if "session" in request.scope else None
+    return pick_language(chosen, request.headers.get("accept-language"))

@@ -118,6 +118,25 @@ def set_active(
     return see_other("/admin")
 
 
+@router.post("/admin/users/{username}/sign-out")
+def sign_out_everywhere(request: Request, app: App, actor: Admin, username: str) -> Response:
+    """End every session of a user at once (a lost phone, a shared computer)."""
+    _ = translate_for(request)
+    user = app.accounts.get_user(username)
+    app.accounts.end_sessions(user.username)
+    audit(app, actor, "user.sign_out_everywhere", f"user {user.username}")
+    if user.username == actor.username:
+        # This session has ended too: say so on the sign-in page.
+        language = request.session.get("lang")
+        request.session.clear()
+        if isinstance(language, str):
+            request.session["lang"] = language
+        flash(request, "ok", _("You are signed out everywhere."))
+        return see_other("/sign-in")
+    flash(request, "ok", _("{name} is signed out everywhere.", name=user.username))
+    return see_other("/admin")
+
+
 @router.post("/admin/channels/check")
 def check_channels(request: Request, app: App, actor: Admin) -> Response:
     results = app.check_channels()

@@ -39,6 +39,7 @@ class PostCard:
     timezone: str  # the channel's: schedule times are read in it
     slots: tuple[datetime, ...]  # the channel's next free slots for this post
     actions: frozenset[str]
+    links_to: str | None = None  # the website channel whose article this post carries
 
     def may(self, action: str) -> bool:
         return action in self.actions
@@ -104,4 +105,7 @@ def card(app: Visibility, post: PostView, actor: Actor, *, slots: int = 0) -> Po
         timezone=timezone,
         slots=free_slots(app, post, slots) if wants_slots else (),
         actions=actions,
+        links_to=(
+            None if post.link_post_id is None else app.store.get_post(post.link_post_id).channel
+        ),
     )

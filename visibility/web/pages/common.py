@@ -24,16 +24,17 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi import Path as InPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from visibility.accounts.roles import Role
 from visibility.accounts.store import Actor
 from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import UserError
 from visibility.web.deps import ADMIN, APPROVER, EDITOR, actor_of, app_of
-from visibility.web.errors import status_of
+from visibility.web.errors import field_problems, status_of, summary
 from visibility.web.i18n import LANGUAGES, Translate, pick_language, translator
+from visibility.web.limits import BoundedRoute
 from visibility.web.sessions import csrf_token
 from visibility.workflow import Visibility
 
@@ -46,20 +47,6 @@ Id = Annotated[int, InPath(ge=1, le=2_147_483_647)]
 Editor = Annotated[Actor, Depends(EDITOR)]
 Approver = Annotated[Actor, Depends(APPROVER)]
 Admin = Annotated[Actor, Depends(ADMIN)]
-
-# Scripts only from our own /static: injected markup could not run even if it
-# got through. Inline styles stay allowed for matplotlib's SVG charts.
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 
 
 def _environment() -> jinja2.Environment:
@@ -204,9 +191,8 @@ def render(
         website_html=website_html,
         **context,
     )
-    return HTMLResponse(
-        page, status_code=status_code, headers={**_SECURITY_HEADERS, **(headers or {})}
-    )
+    # The security headers (CSP and the rest) come from security.SecurityHeadersMiddleware.
+    return HTMLResponse(page, status_code=status_code, headers=headers)
 
 
 # -- errors as pages --------------------------------------------------------------
@@ -219,6 +205,7 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
         403: _("Not allowed"),
         404: _("Not found"),
         409: _("That did not work"),
+        413: _("That is too large"),
         422: _("Please check what you entered"),
     }
     try:
@@ -235,7 +222,7 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
     )
 
 
-def _explain_http(request: Request, exc: HTTPException) -> str:
+def _explain_http(request: Request, exc: StarletteHTTPException) -> str:
     _ = translate_for(request)
     detail = str(exc.detail)
     if "CSRF" in detail:
@@ -248,12 +235,9 @@ def _explain_http(request: Request, exc: HTTPException) -> str:
     return detail
 
 
-def _form_problems(exc: RequestValidationError) -> str:
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
-        problems.append(f"{where}: {err.get('msg')}")
-    return "; ".join(problems)
+def _form_problems(request: Request, exc: RequestValidationError) -> str:
+    """Field and what to do, as the API says it: never the value that was sent."""
+    return summary(field_problems(exc.errors(), translate_for(request)))
 
 
 async def _back_of(request: Request) -> str:
@@ -270,8 +254,8 @@ def _sign_in_redirect(target: str) -> RedirectResponse:
     return see_other(f"{SIGN_IN}?next={quote(target, safe='/?=&')}")
 
 
-class PageRoute(APIRoute):
-    """A route whose errors come back as pages, not JSON."""
+class PageRoute(BoundedRoute):
+    """A route whose errors come back as pages, not JSON; bodies bounded as the API's."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -279,13 +263,14 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             try:
                 return await handler(request)
-            except HTTPException as exc:
+            # Starlette's own (a form it cannot parse), not only FastAPI's.
+            except StarletteHTTPException as exc:
                 if exc.status_code == 401:
                     target = here(request) if request.method == "GET" else await _back_of(request)
                     return _sign_in_redirect(target)
                 return error_page(request, exc.status_code, _explain_http(request, exc))
             except RequestValidationError as exc:
-                return error_page(request, 422, _form_problems(exc))
+                return error_page(request, 422, _form_problems(request, exc))
             except UserError as exc:
                 if request.method == "POST":
                     # The message goes back to the page the form was on.
@@ -306,7 +291,7 @@ def read_day(text: str, _: Translate) -> date:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(_("Cannot read the date {day}: use YYYY-MM-DD.", day=text)) from None
+        raise UserError(_("Cannot read the date: use YYYY-MM-DD.")) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise UserError(
             _(

@@ -65,6 +65,8 @@ def engagement(
             )
         )
     most = max((p.engagement or 0 for p in report.posts), default=0)
+    # A published post's pictures are kept as they went out (Store.remove_image).
+    pictures = app.store.post_images([p.post.id for p in report.posts])
     return render(
         request,
         "engagement.html",
@@ -79,5 +81,6 @@ def engagement(
         news_chart=news_chart,
         figures=FIGURES,
         most=most,
+        pictures=pictures,
         safe_url=safe_url,
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from visibility.errors import UserError
 from visibility.news.model import SourceFormat
 from visibility.queue.views import PostView
+from visibility.web.limits import limit_message, over_limit, too_large
 from visibility.web.pages.cards import card
 from visibility.web.pages.common import (
     App,
@@ -85,13 +86,34 @@ def news_add(
     request: Request,
     app: App,
     actor: Editor,
-    text: Annotated[str, Form(max_length=2_000_000)] = "",
+    # No max_length: the limit is VISIBILITY_MAX_NEWS_BYTES, measured below as the API does.
+    text: Annotated[str, Form()] = "",
     format: Annotated[str, Form(max_length=20)] = "text",
     language: Annotated[str, Form(max_length=10)] = "",
     canonical_url: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     _ = translate_for(request)
     url = canonical_url.strip() or None
+    text = text.replace("\r\n", "\n")  # browsers send CRLF; the limit is on what is kept
+
+    def form_again(status_code: int, error: str) -> Response:
+        # Shown with the form as it was sent: a long paste is not lost.
+        return render(
+            request,
+            "news_new.html",
+            actor=actor,
+            nav="add",
+            formats=list(FORMATS),
+            status_code=status_code,
+            error=error,
+            text=text,
+            chosen_format=format,
+            language=language,
+            canonical_url=canonical_url,
+        )
+
+    if over_limit(request, text):
+        return form_again(413, limit_message(request))
     try:
         if not text.strip():
             raise UserError(_("Paste the news item's text first."))
@@ -100,7 +122,7 @@ def news_add(
         if url is not None and not _URL.match(url):
             raise UserError(_("The original address must start with http:// or https://."))
         result = app.add_news_text(
-            text.replace("\r\n", "\n"),
+            text,
             source=f"web:{actor.username}",
             fmt=FORMATS[format],
             language=language.strip() or None,
@@ -108,20 +130,7 @@ def news_add(
             author=actor.username,
         )
     except UserError as exc:
-        # Shown with the form as it was sent: a long paste is not lost.
-        return render(
-            request,
-            "news_new.html",
-            actor=actor,
-            nav="add",
-            formats=list(FORMATS),
-            status_code=422,
-            error=str(exc),
-            text=text,
-            chosen_format=format,
-            language=language,
-            canonical_url=canonical_url,
-        )
+        return form_again(422, str(exc))
     audit(app, actor, "news.add", f"news {result.news.id}", result.news.title)
     return _added(request, result)
 
@@ -136,6 +145,8 @@ async def news_upload(
 ) -> Response:
     _ = translate_for(request)
     data = await file.read(app.settings.max_news_bytes + 1)
+    if over_limit(request, data):
+        raise too_large(request)
     if not data:
         raise UserError(_("The file is empty: choose another one."))
     result = app.add_news_bytes(

@@ -1,0 +1,1 @@
+"""Pictures: stored by content, checked, and fitted to each platform's limits."""
