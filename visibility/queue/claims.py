@@ -225,13 +225,17 @@ class EngineClaims(StoreCore):
                 if article_ids
                 else {}
             )
-            pictures: dict[int, list[ImageView]] = {}
-            for row in conn.execute(self._hot(_post_images), {"ids": ids}):
-                pictures.setdefault(row.post_id, []).append(image_view_of_row(row._mapping))
             attempts = conn.execute(
                 self._hot(_open_attempts),
                 [{"post_id": i, "worker": worker, "started_at": now} for i in ids],
             ).all()
+        # Read after the claim commits, not under its locks: a leased post's
+        # pictures cannot change (choosing or removing them refuses a post
+        # that is publishing), and the claim's critical section stays short.
+        pictures: dict[int, list[ImageView]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(self._hot(_post_images), {"ids": ids}):
+                pictures.setdefault(row.post_id, []).append(image_view_of_row(row._mapping))
         claims = []
         for attempt_id, post_id in attempts:
             row = rows[post_id]
