@@ -268,6 +268,21 @@ def test_a_12_mb_jpeg_is_fitted_under_x_limit_and_the_original_kept(tmp_path: Pa
     assert fit(original, X_LIMITS, files) == fitted  # the same copy again
 
 
+def test_a_copy_is_made_once_and_found_again(tmp_path: Path) -> None:
+    files = ImageFiles(tmp_path, max_bytes=50_000_000)
+    data = jpeg(3000, 2000, noise=True, quality=90)
+    original = files.add(data, name="big.jpg")
+    copy = fit(original, FACEBOOK_LIMITS, files)
+    # Publishing finds the copy approval made: the original is not decoded again.
+    original.path.unlink()
+    assert fit(original, FACEBOOK_LIMITS, files) == copy
+    # A copy that has gone is made again.
+    copy.path.unlink()
+    original.path.write_bytes(data)
+    again = fit(original, FACEBOOK_LIMITS, files)
+    assert again == copy and again.path.is_file()
+
+
 def test_small_pictures_are_never_scaled_up(tmp_path: Path) -> None:
     files = ImageFiles(tmp_path, max_bytes=10_000_000)
     small = files.add(jpeg(200, 100), name="small.jpg")

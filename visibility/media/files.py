@@ -112,7 +112,7 @@ class ImageFiles:
         digest = hashlib.sha256(data).hexdigest()
         path = self.path_of(digest, extension)
         if not path.is_file():
-            _write_new(path, data)
+            write_new(path, data)
         return StoredImage(digest, mime, width, height, len(data), path)
 
     def path_of(self, sha256: str, extension: str) -> Path:
@@ -136,7 +136,7 @@ class ImageFiles:
         return StoredImage(sha256, FORMATS[fmt][0], width, height, len(data), path)
 
 
-def _write_new(path: Path, data: bytes) -> None:
+def write_new(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` all at once: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")

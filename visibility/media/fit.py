@@ -9,12 +9,14 @@ the same picture again finds the same file. Photos are turned upright first
 
 from __future__ import annotations
 
+import hashlib
 import io
+from pathlib import Path
 
 from PIL import Image, ImageOps
 
 from visibility.errors import InputError
-from visibility.media.files import ImageFiles, StoredImage
+from visibility.media.files import ImageFiles, StoredImage, write_new
 from visibility.media.limits import MB, ImageLimits
 
 _QUALITIES = (90, 85, 80, 72, 65)
@@ -29,9 +31,37 @@ def fits(image: StoredImage, limits: ImageLimits) -> bool:
 
 
 def fit(image: StoredImage, limits: ImageLimits, files: ImageFiles) -> StoredImage:
-    """``image`` itself when the platform takes it, else a smaller copy that it takes."""
+    """``image`` itself when the platform takes it, else a smaller copy that it takes.
+
+    The copy made for a picture and a set of limits is noted in the store, so
+    approval makes it once and each publish finds it instead of re-encoding.
+    """
     if fits(image, limits):
         return image
+    note = _note_path(image, limits, files)
+    made = _made_before(note, files)
+    if made is not None:
+        return made
+    copy = _make(image, limits, files)
+    write_new(note, f"{copy.sha256} {copy.mime_type}".encode("ascii"))
+    return copy
+
+
+def _note_path(image: StoredImage, limits: ImageLimits, files: ImageFiles) -> Path:
+    key = f"{limits.max_bytes}-{limits.max_side}-{','.join(sorted(limits.formats))}"
+    digest = hashlib.sha256(key.encode("ascii")).hexdigest()[:16]
+    return files.root / "fitted" / f"{image.sha256}-{digest}"
+
+
+def _made_before(note: Path, files: ImageFiles) -> StoredImage | None:
+    try:
+        sha256, mime_type = note.read_text(encoding="ascii").split()
+        return files.get(sha256, mime_type)
+    except (OSError, ValueError, InputError):
+        return None  # no note, or its copy is gone: make it again
+
+
+def _make(image: StoredImage, limits: ImageLimits, files: ImageFiles) -> StoredImage:
     with Image.open(image.path) as opened:
         picture = ImageOps.exif_transpose(opened)
         picture.load()
