@@ -19,7 +19,10 @@ SAMPLES = REPO / "visibility" / "samples"
 PG_URL = os.environ.get(
     "VISIBILITY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-_TABLES = "publish_attempt, engagement_snapshot, post, news_item, channel_account, channel_note"
+_TABLES = (
+    "publish_attempt, engagement_snapshot, post, news_item, channel_account, channel_note, "
+    "funding_grant"
+)
 
 
 def _pg_reason() -> str | None:
@@ -48,6 +51,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "VISIBILITY_REQUIRE_POSTGRES",
             "VISIBILITY_REQUIRE_WORDPRESS",
             "VISIBILITY_REQUIRE_CHROMIUM",
+            "VISIBILITY_REQUIRE_POPPLER",
         }:
             monkeypatch.delenv(key)
     monkeypatch.setenv("VISIBILITY_DATA_DIR", str(tmp_path / "data"))

@@ -130,7 +130,7 @@ def test_the_pictures_travel_inside_the_signed_article(
     site: WebhookReceiver, make: Make, tmp_path: Path
 ) -> None:
     first = picture(tmp_path, (200, 0, 0), "Pjesëmarrësit në trajnim")
-    second = picture(tmp_path, (0, 0, 200), "Logoja", caption="Foto: Qendra")
+    second = picture(tmp_path, (0, 0, 200), "Logoja", caption="Foto: Qendra", role="emblem")
 
     make().publish(article(media=(first, second)))
 
@@ -147,6 +147,7 @@ def test_the_pictures_travel_inside_the_signed_article(
             "size": first.size,
             "alt": "Pjesëmarrësit në trajnim",
             "caption": None,
+            "role": None,
         },
         {
             "sha256": second.sha256,
@@ -156,6 +157,7 @@ def test_the_pictures_travel_inside_the_signed_article(
             "size": second.size,
             "alt": "Logoja",
             "caption": "Foto: Qendra",
+            "role": "emblem",  # a grant's emblem: the receiver places it with the statement
         },
     ]
 

@@ -4,6 +4,7 @@ alt text, the first featured, the others in the article, reused on every retry."
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 from collections.abc import Iterator
@@ -126,6 +127,35 @@ def test_an_article_with_two_pictures_has_both_in_the_library_first_featured_sec
         "<p><em>Financuar nga BE.</em></p>"
     )
     assert one["source_url"] not in post["content"]  # the theme shows the featured one
+
+
+def test_a_grants_emblem_goes_with_the_funding_statement_never_featured(
+    wp: WordPressEmulator, make: Any, tmp_path: Path
+) -> None:
+    photo = picture(tmp_path, (200, 30, 30))
+    emblem = dataclasses.replace(
+        picture(tmp_path, (0, 51, 153), alt="Flamuri i Bashkimit Evropian", kind="PNG"),
+        role="emblem",
+    )
+    funding = (
+        '<p class="funding-statement"><strong>Financuar nga Bashkimi Evropian</strong></p>\n'
+        '<p class="funding-disclaimer"><em>Pikëpamjet ...</em></p>'
+    )
+    # The emblem first in the list: its role, not its place, decides.
+    published = make().publish(article(body=f"{LEAD}\n{funding}", media=(emblem, photo)))
+    post = wp.posts[int(published.external_id)]
+    by_alt = {m["alt_text"]: m for m in wp.media.values()}
+    assert post["featured_media"] == by_alt["Pjesëmarrësit e trajnimit në Tiranë"]["id"]
+    flag = by_alt["Flamuri i Bashkimit Evropian"]
+    shown = (
+        f'<figure class="wp-block-image"><img src="{flag["source_url"]}" '
+        f'alt="Flamuri i Bashkimit Evropian" class="wp-image-{flag["id"]}"/></figure>'
+    )
+    assert post["content"] == f"{LEAD}\n{shown}\n{funding}"
+    # Alone, the emblem is still not the featured image.
+    alone = make().publish(article(body=LEAD, media=(emblem,), title="Tjetër"))
+    assert not wp.posts[int(alone.external_id)].get("featured_media")
+    assert wp.posts[int(alone.external_id)]["content"].endswith("</figure>")
 
 
 def test_each_upload_is_the_file_with_its_type_name_hash_and_alt_text(

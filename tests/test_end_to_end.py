@@ -4,6 +4,7 @@ by the service to a real WordPress, the Graph emulator and the X emulator."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -332,3 +333,69 @@ def test_a_press_release_with_two_pictures_goes_out_with_them_everywhere(
         record = app.store.get_post(ids["x"]).sent
         assert record is not None and [m.split(" ", 1)[1] for m in record.media] == alts
         app.close()
+
+
+GRANT = """
+[[grants]]
+name = "eu-2025"
+donor = "eu"
+title = "Civil society for good governance"
+contract = "2025/451-778"
+starts_on = 2025-01-01
+ends_on = 2037-12-31
+mentions = { twitter = ["@EUinKosovo"], facebook = ["@EUinKosovo"] }
+"""
+
+
+@pytest.mark.slow
+def test_an_item_under_the_eu_grant_goes_out_compliant_to_a_real_wordpress(
+    real_wordpress: RealWordPress,
+    graph: GraphEmulator,
+    x: XEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from visibility.grants.dossier import build_dossier
+
+    wordpress = (
+        real_wordpress.base_url,
+        real_wordpress.admin_user,
+        real_wordpress.admin_app_password,
+    )
+    path = channels_file(tmp_path, monkeypatch, wordpress=wordpress, graph=graph, x=x)
+    path.write_text(path.read_text(encoding="utf-8") + GRANT, encoding="utf-8")
+    app = Visibility.open(load_settings(channels_file=path, scan_interval=60))
+    suggested = app.add_news_file(DEMO_SAMPLE).suggested
+    assert [s.grant for s in suggested] == ["eu-2025"]
+    app.add_grants(1, ["eu-2025"], by="Ardita")
+    ids = publish_sample(app)
+    assert_published_everywhere(app, ids, graph, x)
+    website = app.store.get_post(ids["website"])
+    article = requests.get(
+        real_wordpress.rest_url(f"/wp/v2/posts/{website.external_id}"),
+        params={"context": "edit"},
+        auth=real_wordpress.admin_auth,
+        timeout=10,
+    ).json()
+    content = article["content"]["raw"]
+    # The emblem, then the statement and the disclaimer, end the article.
+    emblem_at = content.index('alt="Flamuri i Bashkimit Evropian')
+    assert emblem_at < content.index("Financuar nga Bashkimi Evropian")
+    assert content.rstrip().endswith("mbahen përgjegjës për to.</em></p>")
+    assert article["featured_media"] == 0  # the emblem is not the article's picture
+    (media_id,) = re.findall(r"wp-image-(\d+)", content)
+    media = requests.get(
+        real_wordpress.rest_url(f"/wp/v2/media/{media_id}"),
+        auth=real_wordpress.admin_auth,
+        timeout=10,
+    ).json()
+    assert media["alt_text"].startswith("Flamuri i Bashkimit Evropian")
+    assert media["mime_type"] == "image/png"
+    (fb_post,) = graph.posts_on(PAGE_ID)
+    assert "Financuar nga Bashkimi Evropian" in fb_post.message
+    (tweet,) = x.tweets[x.account.username]
+    assert "@EUinKosovo" in tweet.text
+    dossier = build_dossier(app, "eu-2025")
+    assert len(dossier.posts) == 3
+    assert dossier.compliance_rate == 1.0
+    app.close()

@@ -209,6 +209,41 @@ def late_tweet_after_the_check(engine: Engine) -> None:
     assert (post.status, post.external_id) == (PostStatus.PUBLISHED, tweet.id), post.last_error
 
 
+def test_a_duplicate_that_cannot_be_searched_yet_is_searched_again_not_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The late tweet again, and the search after X's duplicate refusal answers 503:
+    the post is looked for again at the next try (found), not held for a person."""
+    with make_engine(tmp_path, monkeypatch, timeout=2.0) as engine:
+        timeline_gets: list[int] = []
+
+        def fail_the_second_search(request: Request, response: Response | None) -> None:
+            if request.method == "GET" and re.match(TIMELINE, request.path):
+                timeline_gets.append(1)
+                if len(timeline_gets) == 1:  # the check before the resend has run
+                    engine.x.fail_next(1, path=TIMELINE, **unavailable(503))
+
+        engine.x.hooks.append(fail_the_second_search)
+        post_id, text = one_post(engine, "late-503")
+        engine.x.fail_next(1, path=TWEETS, delay=3.0)
+        engine.x.fail_next(1, path=TWEETS, delay=1.4)
+        publisher = engine.publisher()
+        assert publisher.run_due().retried == [post_id]
+        time.sleep(0.2)
+        engine.due_again(post_id)
+        assert publisher.run_due().retried == [post_id]
+        post = engine.app.store.get_post(post_id)
+        assert post.status is PostStatus.SCHEDULED and post.needs_check
+        assert "could not check the channel yet" in (post.last_error or "")
+        engine.due_again(post_id)
+        assert publisher.run_due().published == [post_id]
+        assert engine.outcomes(post_id)[-2:] == ["check-retry", "found"]
+        # X took the first request and refused the resend; nothing was sent a third time.
+        assert engine.tally.created == 1 and engine.tally.duplicates == [text]
+        (tweet,) = engine.x.tweets[engine.x.account.username]
+        assert engine.app.store.get_post(post_id).external_id == tweet.id
+
+
 def test_x_rate_limit_holds_the_post_until_the_reset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -405,7 +405,7 @@ def test_csv_columns_and_rows(report: Report, sample: Sample) -> None:
     assert CSV_COLUMNS == (
         "row", "post_id", "published_at", "channel", "channel_kind", "news_item_id",
         "news_title", "post_title", "url", "readings", "last_read_at", "posts",
-        "impressions", "reactions", "comments", "shares", "clicks", "engagement",
+        "impressions", "reactions", "comments", "shares", "clicks", "engagement", "grants",
     )  # fmt: skip
     kinds = [r["row"] for r in rows]
     assert kinds == ["post"] * 6 + ["channel"] * 3 + ["all"]
@@ -895,8 +895,8 @@ def test_cli_empty_period(run: Run, app: Visibility) -> None:
             ("--news-item 'abc'", "news list"),
         ),
         (
-            ("--from", "2026-11-01", "--to", "2026-12-01", "--format", "pdf"),
-            ("unknown format 'pdf'", "html"),
+            ("--from", "2026-11-01", "--to", "2026-12-01", "--format", "docx"),
+            ("unknown format 'docx'", "html"),
         ),
         (("--from", "2026-11-01", "--to", "2026-12-01", "--chart", "c.gif"), (".svg or .png",)),
     ],

@@ -17,12 +17,14 @@ from visibility.adapters.http import host_of
 from visibility.config.channels import AppConfig
 from visibility.config.settings import Settings
 from visibility.errors import UserError
+from visibility.funding import FundingWork
 from visibility.news.casing import DEFAULT_ACRONYMS, DEFAULT_PROPER_NAMES
 from visibility.news.model import ParsedNews, SourceFormat
 from visibility.queue.store import Store
 from visibility.queue.views import ImageView, NewImage, NewsView, PostView
 
 if TYPE_CHECKING:
+    from visibility.grants.suggest import Suggestion
     from visibility.media.files import ImageFiles
     from visibility.news.feed import Skipped
 
@@ -37,6 +39,8 @@ class Added:
     posts: list[PostView]
     # Pictures the item names that could not be had, each with why.
     skipped_images: tuple[str, ...] = ()
+    # Grants whose donor the item's words name, that it is not under (yet).
+    suggested: tuple[Suggestion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def language_code(value: str | None) -> str | None:
     return code
 
 
-class NewsIntake:
+class NewsIntake(FundingWork):
     """Adding news items (and their pictures) to the queue."""
 
     settings: Settings
@@ -85,6 +89,7 @@ class NewsIntake:
         language: str | None = None,
         author: str | None = None,
         images: Sequence[tuple[Path, str | None]] = (),
+        grants: Sequence[str] = (),
     ) -> Added:
         """``images``: picture files (with their alt text) to add besides the ones the
         item names; those are looked for beside the file."""
@@ -100,7 +105,14 @@ class NewsIntake:
         )
         # Checked before anything is stored: a wrong --image leaves nothing behind.
         chosen = take_files(self.image_files, images)
-        return self._add(parsed, source=str(path), author=author, beside=path.parent, images=chosen)
+        return self._add(
+            parsed,
+            source=str(path),
+            author=author,
+            beside=path.parent,
+            images=chosen,
+            grants=grants,
+        )
 
     def add_news_bytes(
         self,
@@ -109,6 +121,7 @@ class NewsIntake:
         source: str,
         language: str | None = None,
         author: str | None = None,
+        grants: Sequence[str] = (),
     ) -> Added:
         """An uploaded file: the format is guessed from its name and content."""
         from visibility.news.parse import parse_news
@@ -125,7 +138,7 @@ class NewsIntake:
             acronyms=self._acronyms,
             proper_names=self._proper_names,
         )
-        return self._add(parsed, source=source, author=author)
+        return self._add(parsed, source=source, author=author, grants=grants)
 
     def add_news_text(
         self,
@@ -136,6 +149,7 @@ class NewsIntake:
         language: str | None = None,
         canonical_url: str | None = None,
         author: str | None = None,
+        grants: Sequence[str] = (),
     ) -> Added:
         from visibility.news.parse import parse_news
 
@@ -153,7 +167,7 @@ class NewsIntake:
             acronyms=self._acronyms,
             proper_names=self._proper_names,
         )
-        return self._add(parsed, source=source, author=author)
+        return self._add(parsed, source=source, author=author, grants=grants)
 
     def _add(
         self,
@@ -165,14 +179,25 @@ class NewsIntake:
         author: str | None = None,
         beside: Path | None = None,
         images: Sequence[NewImage] = (),
+        grants: Sequence[str] = (),
     ) -> Added:
         from visibility.derive.render import derive_posts
+        from visibility.grants.compliance import text_language
 
-        # Derive before storing anything, so a broken template leaves no
-        # half-added news item behind; the item and its drafts are stored in
-        # one transaction.
+        # Derive before storing anything, so a broken template or an unknown
+        # grant leaves no half-added news item behind; the item, its grants
+        # and its drafts are stored in one transaction.
+        under = self.check_grant_names(grants)
+        tag = text_language(parsed.language, f"{parsed.title} {parsed.lead}")
         channels = [c for c in self.config.channels if c.name not in skip_channels]
-        drafts = derive_posts(parsed, channels, self.config.organisation, author=author)
+        drafts = derive_posts(
+            parsed,
+            channels,
+            self.config.organisation,
+            author=author,
+            grants=under,
+            emblems=self.emblem_images(under, tag),
+        )
         found: tuple[NewImage, ...] = ()
         skipped: tuple[str, ...] = ()
         if parsed.images:
@@ -185,9 +210,22 @@ class NewsIntake:
             intake = take_refs(self.image_files, parsed.images, beside=beside, remote=remote)
             found, skipped = intake.images, intake.skipped
         news, created, posts = self.store.add_news(
-            parsed, source=source, drafts=drafts, feed_guid=feed_guid, images=[*found, *images]
+            parsed,
+            source=source,
+            drafts=drafts,
+            feed_guid=feed_guid,
+            images=[*found, *images],
+            grants=[g.name for g in under],
+            by=author,
         )
-        return Added(news=news, created=created, posts=posts, skipped_images=skipped)
+        suggested = () if under else tuple(self.suggest_grants(news))
+        return Added(
+            news=news,
+            created=created,
+            posts=posts,
+            skipped_images=skipped,
+            suggested=suggested,
+        )
 
     # -- pictures ---------------------------------------------------------
 

@@ -22,6 +22,7 @@ from visibility.config.settings import Settings, load_settings
 from visibility.config.slots import local_to_utc, slot_times
 from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import ChannelError, CredentialsError, UserError, ValidationError
+from visibility.funding import clean_reason
 
 # News intake lives in visibility.intake; these names are part of the workflow's API.
 from visibility.intake import Added, FeedImport, NewsIntake, language_code
@@ -96,6 +97,7 @@ class Visibility(NewsIntake):
             db.upgrade(engine)
         app = cls(settings, config, engine)
         app.store.sync_channels(config.channels)
+        app.sync_grants()
         return app
 
     def close(self) -> None:
@@ -184,7 +186,15 @@ class Visibility(NewsIntake):
             raise UserError(f"post {post_id}: the new text is empty; nothing was changed")
         return self.store.edit(post_id, body=body, title=title, excerpt=excerpt, by=by)
 
-    def approve(self, post_id: int, *, by: str) -> PostView:
+    def approve(self, post_id: int, *, by: str, override: str | None = None) -> PostView:
+        """Approve a post that meets its channel's limits and its grants' rules.
+
+        ``override``: the approver's reason to let it go without an element
+        its grants require; refused when nothing is missing (so an override
+        always names a real exception). Recorded with the post and in the
+        audit log.
+        """
+        reason = clean_reason(override)
         if not by.strip():
             raise UserError("say who approves: --by NAME")
         post = self.store.get_post(post_id)
@@ -198,8 +208,24 @@ class Visibility(NewsIntake):
                 "another approver (or set VISIBILITY_ALLOW_SELF_APPROVAL=true)"
             )
         self.check(post)
+        from visibility.grants.compliance import missing_words
+
+        compliance = self.compliance(post)
+        if compliance.missing and reason is None:
+            raise ValidationError(missing_words(compliance, post_id))
+        if reason is not None and not compliance.missing:
+            raise UserError(
+                f"post {post_id} carries everything its grants require: approve it without "
+                "an override"
+            )
         self._fit_images(post)
-        return self.store.approve(post_id, by=by.strip())
+        approved = self.store.approve(post_id, by=by.strip(), override=reason)
+        if reason is not None:
+            missing = "; ".join(c.needed for c in compliance.missing)
+            self.accounts.audit(
+                by.strip(), "post.override", f"post {post_id}", f"{reason} (missing: {missing})"
+            )
+        return approved
 
     def _fit_images(self, post: PostView) -> None:
         """Make the copies the platform needs now, so a picture it cannot take stops
@@ -422,4 +448,25 @@ class Visibility(NewsIntake):
                 results.append(ChannelCheck(channel.name, True, f"{account.name}{detail}", account))
             finally:
                 adapter.close()
+            results.extend(self._check_analytics(channel))
         return results
+
+    def _check_analytics(self, channel: Channel) -> list[ChannelCheck]:
+        """The website's analytics, when it reads page views from one.
+
+        Page views are not publishing: a failure is reported, never holds the channel.
+        """
+        from visibility.analytics.build import build_analytics
+
+        reader = build_analytics(channel)
+        if reader is None:
+            return []
+        try:
+            site = reader.check()
+        except ChannelError as exc:
+            return [ChannelCheck(channel.name, False, f"web analytics: {exc}")]
+        else:
+            detail = f" ({site.detail})" if site.detail else ""
+            return [ChannelCheck(channel.name, True, f"web analytics: {site.name}{detail}", site)]
+        finally:
+            reader.close()

@@ -36,6 +36,9 @@ class Media:
     ``sha256`` names the file's content: the same picture has the same
     ``sha256`` on every try, so an adapter may reuse what it uploaded before.
     ``alt`` is its text alternative (never empty: approval requires it).
+    ``role`` is ``"emblem"`` for a donor's emblem that a grant requires: an
+    article shows it with the funding statement at its end, never as its
+    featured image.
     """
 
     path: str
@@ -46,6 +49,7 @@ class Media:
     height: int
     size: int
     caption: str | None = None
+    role: str | None = None
 
 
 @dataclass(frozen=True)

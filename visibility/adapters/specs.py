@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 
 def _base_url(value: str) -> str:
@@ -57,7 +64,83 @@ class FacebookOptions(_Options):
     )
 
 
-class WordPressOptions(_Options):
+#: Where Plausible's Stats API is when the organisation uses plausible.io itself.
+PLAUSIBLE_CLOUD = "https://plausible.io"
+
+#: The secret role of the web analytics token (Matomo token_auth, Plausible API key).
+ANALYTICS_TOKEN = "analytics_token"  # noqa: S105  (a role name, not a secret)
+
+
+def _analytics_kind(value: str) -> str:
+    # Checked here rather than as a Literal: the loader explains a bad "kind"
+    # as a bad channel kind, which would send staff to the wrong line.
+    if value not in ("matomo", "plausible"):
+        raise ValueError(f"unknown analytics kind {value!r}: use 'matomo' or 'plausible'")
+    return value
+
+
+class AnalyticsOptions(BaseModel):
+    """The web analytics a website channel reads its articles' page views from.
+
+    ``site_id`` is Matomo's numeric ``idSite`` or the site's domain as it is
+    named in Plausible; ``url`` is the Matomo installation's address (required)
+    or a self-hosted Plausible's (default: plausible.io).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Annotated[str, AfterValidator(_analytics_kind)] = Field(
+        description="Which analytics the website runs: 'matomo' or 'plausible'."
+    )
+    url: HttpUrl | None = Field(
+        default=None,
+        description="Matomo's address, e.g. https://stats.example.org; for Plausible, "
+        "a self-hosted server's address (default https://plausible.io).",
+    )
+    site_id: str = Field(
+        description="Matomo: the site's numeric id (idSite); Plausible: the site's domain."
+    )
+    timeout: float = Field(default=30.0, gt=0, le=300, description="Seconds per HTTP request.")
+
+    @field_validator("site_id", mode="before")
+    @classmethod
+    def _site_id_number(cls, value: Any) -> Any:
+        # site_id = 3 (a TOML number) means the same as site_id = "3".
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _per_kind(self) -> AnalyticsOptions:
+        if self.kind == "matomo":
+            if self.url is None:
+                raise ValueError(
+                    "a Matomo analytics needs url: the address of the Matomo installation, "
+                    'e.g. url = "https://stats.example.org"'
+                )
+            if not re.fullmatch(r"\d{1,9}", self.site_id):
+                raise ValueError(
+                    f"site_id {self.site_id!r} is not a Matomo site id: use the number Matomo "
+                    'shows under Administration, Websites, Manage (ID), e.g. site_id = "3"'
+                )
+        elif not re.fullmatch(r"[A-Za-z0-9.-]+(/[^\s]*)?", self.site_id) or "://" in self.site_id:
+            raise ValueError(
+                f"site_id {self.site_id!r} is not a Plausible site: use the site's domain as "
+                'Plausible names it, without https://, e.g. site_id = "example.org"'
+            )
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return self.url or PLAUSIBLE_CLOUD
+
+
+class _WebsiteOptions(_Options):
+    analytics: AnalyticsOptions | None = Field(
+        default=None,
+        description="Read the articles' page views from the site's Matomo or Plausible.",
+    )
+
+
+class WordPressOptions(_WebsiteOptions):
     api: Literal["wordpress"] = "wordpress"
     base_url: HttpUrl = Field(description="The site's address, e.g. https://qbsc.example.org")
     status: Literal["publish", "draft", "pending", "private"] = "publish"
@@ -65,7 +148,7 @@ class WordPressOptions(_Options):
     tags: list[str] = Field(default_factory=list)
 
 
-class WebhookOptions(_Options):
+class WebhookOptions(_WebsiteOptions):
     api: Literal["webhook"]
     url: HttpUrl = Field(description="Where the article is POSTed as JSON.")
     signature_header: str = "X-Visibility-Signature"
@@ -95,17 +178,29 @@ _SPECS: Mapping[str, KindSpec] = {
         TwitterOptions,
     ),
     "facebook": KindSpec(("page_access_token",), (), FacebookOptions),
-    "website:wordpress": KindSpec(("username", "application_password"), (), WordPressOptions),
-    "website:webhook": KindSpec((), ("hmac_secret",), WebhookOptions),
+    "website:wordpress": KindSpec(
+        ("username", "application_password"), (ANALYTICS_TOKEN,), WordPressOptions
+    ),
+    "website:webhook": KindSpec((), ("hmac_secret", ANALYTICS_TOKEN), WebhookOptions),
 }
 
 
 def spec_for(kind: str, options: Mapping[str, Any]) -> KindSpec:
-    """The spec of a channel ``kind``; website accounts choose theirs with ``options.api``."""
+    """The spec of a channel ``kind``; website accounts choose theirs with ``options.api``.
+
+    A website channel with ``options.analytics`` also requires the analytics
+    token; without it, naming one is allowed (kept for when analytics is set).
+    """
     if kind == "website":
         api = options.get("api", "wordpress")
         spec = _SPECS.get(f"website:{api}")
         if spec is None:
             raise ValueError(f"unknown website api {api!r}: use 'wordpress' or 'webhook'")
+        if options.get("analytics") is not None:
+            return replace(
+                spec,
+                required_secrets=(*spec.required_secrets, ANALYTICS_TOKEN),
+                optional_secrets=tuple(s for s in spec.optional_secrets if s != ANALYTICS_TOKEN),
+            )
         return spec
     return _SPECS[kind]

@@ -181,6 +181,7 @@ class WebhookAdapter(Adapter):
             "size": len(content),
             "alt": picture.alt,
             "caption": picture.caption,
+            "role": picture.role,
             "content_base64": base64.b64encode(content).decode("ascii"),
         }
 

@@ -41,7 +41,7 @@ from visibility.adapters.base import (
 )
 from visibility.adapters.http import excerpt, loads_json
 from visibility.adapters.specs import WordPressOptions
-from visibility.adapters.wordpress_media import MediaLibrary, figure, with_pictures
+from visibility.adapters.wordpress_media import MediaLibrary, figure, with_emblems, with_pictures
 from visibility.adapters.wordpress_site import WordPressSite, salvage_json
 from visibility.config.channels import Channel
 from visibility.errors import (
@@ -213,10 +213,13 @@ class WordPressAdapter(Adapter):
         except RetryableChannelError as exc:
             exc.reached = False  # the article itself was not sent yet
             raise
-        figures = [figure(p, u) for p, u in zip(publication.media[1:], uploaded[1:], strict=True)]
+        pairs = list(zip(publication.media, uploaded, strict=True))
+        pictures = [(p, u) for p, u in pairs if p.role != "emblem"]
+        emblems = [figure(p, u) for p, u in pairs if p.role == "emblem"]
+        figures = [figure(p, u) for p, u in pictures[1:]]
         body: dict[str, Any] = {
             "title": publication.title or "",
-            "content": with_pictures(publication.body, figures),
+            "content": with_emblems(with_pictures(publication.body, figures), emblems),
             "status": self.options.status,
         }
         if publication.excerpt is not None:
@@ -224,8 +227,8 @@ class WordPressAdapter(Adapter):
         for taxonomy, ids in terms.items():
             if ids:
                 body[taxonomy] = ids
-        if uploaded:
-            body["featured_media"] = uploaded[0].id
+        if pictures:
+            body["featured_media"] = pictures[0][1].id
         response = self._site.request("POST", "/wp/v2/posts", json_body=body)
         if not 200 <= response.status_code < 300:
             raise self._site.error(response, what="post", action="publishing the article")

@@ -28,7 +28,8 @@ above the article). The others follow the first paragraph, each as a
 ``<figure class="wp-block-image">`` with its alt text and caption: the lead
 says what happened and the pictures show it while a reader is still there,
 and they stay above what the website template adds at the end (the funding
-disclaimer). Without a first paragraph they go at the end. ``wp-image-<id>``
+disclaimer). Without a first paragraph they go at the end. A grant's emblem
+is not a featured image: it goes with the funding statement at the end. ``wp-image-<id>``
 on each ``<img>`` lets WordPress add its sizes (``srcset``) and dimensions.
 """
 
@@ -53,7 +54,7 @@ from visibility.adapters.base import Media, Memory
 from visibility.adapters.wordpress_site import WordPressSite, salvage_json
 from visibility.errors import ChannelError, PermanentChannelError, RetryableChannelError
 
-__all__ = ["MediaLibrary", "Uploaded", "figure", "upload_name", "with_pictures"]
+__all__ = ["MediaLibrary", "Uploaded", "figure", "upload_name", "with_emblems", "with_pictures"]
 
 _EXTENSIONS: Final = {
     "image/jpeg": "jpg",
@@ -367,3 +368,16 @@ def with_pictures(body: str, figures: Sequence[str]) -> str:
     start = sum(len(text) + 1 for text in body.split("\n")[: line - 1]) + column
     after = body.index(">", start) + 1
     return f"{body[:after]}\n{block}{body[after:]}"
+
+
+def with_emblems(body: str, figures: Sequence[str]) -> str:
+    """``body`` with a grant's emblems where its funding statement starts (derivation
+    writes ``<p class="funding-statement">``), else at the end: the donor's rules
+    want the emblem with the statement."""
+    if not figures:
+        return body
+    block = "\n".join(figures)
+    at = body.find('<p class="funding-statement"')
+    if at < 0:
+        return f"{body}\n{block}"
+    return f"{body[:at]}{block}\n{body[at:]}"

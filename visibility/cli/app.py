@@ -7,6 +7,7 @@ scripts.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from rich.text import Text
 from visibility import __version__
 from visibility.cli import admin, render
 from visibility.cli.common import JsonOpt, open_visibility, out, print_json
+from visibility.cli.grants import grants_app
 from visibility.cli.news import news_app
 from visibility.cli.posts import posts_app
 from visibility.errors import UserError, VisibilityError
@@ -33,6 +35,7 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 # Every command group is registered here and nowhere else.
 app.add_typer(news_app, name="news")
 app.add_typer(posts_app, name="posts")
+app.add_typer(grants_app, name="grants")
 app.add_typer(channels_app, name="channels")
 app.add_typer(db_app, name="db")
 app.add_typer(admin.users_app, name="users")
@@ -132,7 +135,7 @@ def run(
 
 # -- report --------------------------------------------------------------
 
-_REPORT_FORMATS = ("table", "csv", "html", "json")
+_REPORT_FORMATS = ("table", "csv", "html", "json", "pdf")
 
 
 @app.command("report")
@@ -148,8 +151,16 @@ def report(
     news_item: Annotated[
         str | None, typer.Option("--news-item", help="Only the posts of this news item (its id).")
     ] = None,
+    grant: Annotated[
+        str | None,
+        typer.Option(
+            help="The visibility dossier of this grant: its period (or --from/--to within "
+            "it), its news items' posts, what each carried and reached (html, pdf, json)."
+        ),
+    ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="table (default), csv, html or json.")
+        str,
+        typer.Option("--format", help="table (default), csv, html, json, or pdf (with --grant)."),
     ] = "table",
     output: Annotated[
         Path | None, typer.Option(help="Write the report to this file instead of the terminal.")
@@ -179,6 +190,17 @@ def report(
                 f"--news-item {news_item!r}: give the news item's number, e.g. --news-item 12 "
                 "(`visibility news list` shows them)"
             ) from None
+    if fmt == "pdf" and grant is None:
+        raise UserError("--format pdf is the grant dossier: add --grant NAME")
+    if fmt == "pdf" and output is None:
+        raise UserError("--format pdf writes a file: add --output FILE.pdf")
+    if grant is not None:
+        if channel is not None or news_item_id is not None:
+            raise UserError(
+                "--grant covers all the grant's posts: leave out --channel and --news-item"
+            )
+        _dossier(grant, first, last, fmt, output)
+        return
     with open_visibility() as v:
         period = parse_period(first, last, v.config.organisation.timezone)
         data = build_report(v, period, channel=channel, news_item_id=news_item_id)
@@ -209,6 +231,62 @@ def report(
         out.print(f"report written to {output} ({len(data.posts)} posts)")
     if chart is not None and (output is not None or fmt == "table"):
         out.print(f"charts written to {chart}")
+
+
+def _dossier(
+    grant: str, first: str | None, last: str | None, fmt: str, output: Path | None
+) -> None:
+    from visibility.grants.dossier import build_dossier
+    from visibility.grants.dossier_html import percent
+    from visibility.reports.export import to_csv, to_table
+
+    with open_visibility() as v:
+        dossier = build_dossier(v, grant, first=first, last=last)
+        pictures = v.image_files
+    data: str | bytes
+    if fmt == "pdf":
+        from visibility.grants.dossier_pdf import render_dossier_pdf
+
+        data = render_dossier_pdf(dossier, pictures=pictures)
+    elif fmt == "html":
+        from visibility.grants.dossier_html import render_dossier_html
+
+        data = render_dossier_html(dossier, pictures=pictures)
+    elif fmt == "json":
+        data = json.dumps(dossier.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "csv":
+        data = to_csv(dossier.report)
+    else:
+        rate = dossier.compliance_rate
+        out.print(to_table(dossier.report))
+        out.print(
+            f"grant {grant}: {len(dossier.compliant)} of {len(dossier.checked)} posts carry what "
+            "the donor requires" + ("" if rate is None else f" ({percent(rate)}%)")
+        )
+        for post in dossier.exceptions:
+            reason = post.compliance.override.reason if post.compliance.override else "no reason"
+            out.print(f"  exception: post {post.report.post.id} ({reason})")
+        return
+    try:
+        if output is None:
+            assert isinstance(data, str)
+            sys.stdout.write(data)
+        elif isinstance(data, bytes):
+            output.write_bytes(data)
+        else:
+            output.write_text(data, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UserError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    if output is not None:
+        out.print(
+            f"dossier of grant {grant} written to {output} ({len(dossier.posts)} posts, "
+            + (
+                "no post to check"
+                if dossier.compliance_rate is None
+                else f"{percent(dossier.compliance_rate)}% compliant"
+            )
+            + ")"
+        )
 
 
 def main() -> None:

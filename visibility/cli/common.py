@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +15,7 @@ from visibility.cli import render
 from visibility.errors import UserError
 
 if TYPE_CHECKING:
+    from visibility.grants.model import Compliance
     from visibility.queue.views import PostView
     from visibility.workflow import Visibility
 
@@ -65,10 +66,15 @@ def each(
         raise UserError("; ".join(errors))
 
 
-def post_dict(v: Visibility, post_id: int) -> dict[str, Any]:
+def post_dict(
+    v: Visibility, post_id: int, compliance: Mapping[int, Compliance] | None = None
+) -> dict[str, Any]:
+    """A post's JSON record; ``compliance``: checked beforehand for a whole list."""
     post = v.store.get_post(post_id)
     data = post.to_dict()
     data["waiting"] = v.waiting_reason(post)
     m = render.measured(post)
     data["measured"] = {"length": m.length, "limit": m.limit or None, "unit": m.unit}
+    checked = compliance.get(post_id) if compliance is not None else None
+    data["compliance"] = (checked or v.compliance(post)).to_dict()
     return data

@@ -28,6 +28,13 @@ def news_add(
             "names are taken from beside it."
         ),
     ] = None,
+    grant: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A grant the item is published under (repeatable): its posts carry what "
+            "the grant's donor requires. `visibility grants list` shows them."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a news item and derive a draft post for every channel."""
@@ -38,9 +45,12 @@ def news_add(
         if str(path) == "-":
             if chosen:
                 raise UserError("--image needs the news item as a file, not standard input")
-            added = v.add_news_text(sys.stdin.read(), source="<stdin>", fmt=None, language=language)
+            added = v.add_news_text(
+                sys.stdin.read(), source="<stdin>", fmt=None, language=language, grants=grant or ()
+            )
         else:
-            added = v.add_news_file(path, language=language, images=chosen)
+            added = v.add_news_file(path, language=language, images=chosen, grants=grant or ())
+        under = v.store.news_grant_names([added.news.id]).get(added.news.id, [])
         pictures = v.store.news_images(added.news.id)
         if as_json:
             print_json(
@@ -49,6 +59,8 @@ def news_add(
                     "created": added.created,
                     "images": [i.to_dict() for i in pictures],
                     "skipped_images": list(added.skipped_images),
+                    "grants": under,
+                    "suggested_grants": [s.to_dict() for s in added.suggested],
                     "posts": [post_dict(v, p.id) for p in added.posts],
                 }
             )
@@ -60,7 +72,49 @@ def news_add(
             out.print(f"  picture {picture.id}: {picture.source or picture.sha256[:12]} ({alt})")
         for skipped in added.skipped_images:
             out.print(f"  picture left out: {skipped}")
+        if under:
+            out.print(f"  under grants: {', '.join(under)}")
+        for suggestion in added.suggested:
+            out.print(
+                f"  it reads as funded under grant {suggestion.grant} (“{suggestion.phrase}”): "
+                f"`visibility news grants {added.news.id} --add {suggestion.grant}` puts it there"
+            )
         out.print(render.posts_table(added.posts, channels={c.name: c for c in v.config.channels}))
+
+
+@news_app.command("grants")
+def news_grants(
+    news_id: Annotated[int, typer.Argument(help="The news item's number.")],
+    add: Annotated[
+        list[str] | None, typer.Option(help="Put the item under this grant (repeatable).")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option(help="Take the item out of this grant (repeatable).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The grants a news item is under; --add and --remove change them (its drafts
+    gain what an added grant requires)."""
+    with open_visibility() as v:
+        news = v.store.get_news(news_id)
+        for name in remove or []:
+            v.remove_grant(news_id, name)
+        if add:
+            v.add_grants(news_id, add, by=None)
+        under = v.store.news_grant_names([news_id]).get(news_id, [])
+        suggested = v.suggest_grants(news)
+        if as_json:
+            print_json(
+                {
+                    "news_item_id": news_id,
+                    "grants": under,
+                    "suggested_grants": [s.to_dict() for s in suggested],
+                }
+            )
+            return
+        out.print(f"news item {news_id} is under: {', '.join(under) or 'no grant'}")
+        for suggestion in suggested:
+            out.print(f"  suggested: {suggestion.grant} (“{suggestion.phrase}”)")
 
 
 @news_app.command("describe-image")

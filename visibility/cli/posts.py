@@ -45,7 +45,8 @@ def posts_list(
             v.config.channel(channel)
         posts = v.store.list_posts(status=_status(status), channel=channel, news_item_id=news)
         if as_json:
-            print_json([post_dict(v, p.id) for p in posts])
+            checked = v.compliance_of(posts)
+            print_json([post_dict(v, p.id, checked) for p in posts])
             return
         out.print(
             render.posts_table(
@@ -67,6 +68,9 @@ def posts_show(post_id: int, as_json: JsonOpt = False) -> None:
             return
         article = None if post.link_post_id is None else v.store.get_post(post.link_post_id)
         out.print(render.post_detail(post, v.channel_of(post), v.waiting_reason(post), article))
+        compliance = v.compliance(post)
+        if compliance.status != "no_rules":
+            out.print(render.compliance_lines(compliance))
         if attempts:
             out.print(render.attempts_table(attempts))
 
@@ -92,22 +96,36 @@ def posts_edit(
             print_json(post_dict(v, post_id))
             return
         out.print(f"post {post_id} edited, now {updated.status.value} ({render.measured(updated)})")
+        compliance = v.compliance(updated)
+        if compliance.missing:
+            out.print(render.compliance_lines(compliance))
 
 
 @posts_app.command("approve")
 def posts_approve(
     post_ids: Annotated[list[int], typer.Argument(help="One or more post ids.")],
     by: Annotated[str, typer.Option("--by", help="Who approves.")],
+    override: Annotated[
+        str | None,
+        typer.Option(
+            help="Approve a post that lacks what its grants require, saying why "
+            "(kept with the post, in the audit log and in the grant's dossier)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve posts for publishing (they must fit their channel's limits)."""
+    """Approve posts for publishing (they must fit their channel's limits and carry
+    what their grants require)."""
     with open_visibility() as v:
         each(
             v,
             post_ids,
-            lambda pid: v.approve(pid, by=by),
+            lambda pid: v.approve(pid, by=by, override=override),
             as_json,
-            lambda p: f"post {p.id} approved by {p.approved_by}",
+            lambda p: (
+                f"post {p.id} approved by {p.approved_by}"
+                + (f" (exception: {p.override_reason})" if p.override_reason else "")
+            ),
         )
 
 

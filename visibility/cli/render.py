@@ -14,6 +14,7 @@ from visibility.config.channels import Channel
 
 if TYPE_CHECKING:
     from visibility.derive.limits import Measure
+    from visibility.grants.model import Compliance
 from visibility.queue.models import ChannelAccount
 from visibility.queue.views import AttemptView, NewsView, PostView
 
@@ -241,3 +242,25 @@ def status(report: Mapping[str, Any]) -> Group:
     for name, when in sorted(report["next_due"].items()):
         nexts.add_row(name, when[:16].replace("T", " "))
     return Group(workers, summary, nexts)
+
+
+_COMPLIANCE = {
+    "compliant": ("carries what its grants require", "green"),
+    "missing": ("LACKS what its grants require", "bold red"),
+    "overridden": ("lacks what its grants require; approved as an exception", "yellow"),
+}
+_RULE = {"met": "✓", "missing": "✗", "not_applicable": "–"}
+
+
+def compliance_lines(compliance: Compliance) -> Text:
+    """A post's compliance: the verdict, then each rule with its mark."""
+    verdict, style = _COMPLIANCE.get(compliance.status, ("no grant rules apply", ""))
+    text = Text("grants: ", style="bold")
+    text.append(verdict, style=style)
+    for check in compliance.checks:
+        found = f" (has the {check.found})" if check.found else ""
+        text.append(f"\n  {_RULE[check.status]} {check.grant}: {check.needed}{found}")
+    if compliance.override is not None:
+        o = compliance.override
+        text.append(f"\n  exception approved by {o.by}: {o.reason}")
+    return text

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from visibility.adapters.specs import spec_for
 from visibility.config.slots import Slot, parse_slot
 from visibility.errors import ConfigError
+from visibility.grants.config import GrantConfig, emblem_path
 
 ChannelKind = Literal["website", "facebook", "twitter", "dry-run"]
 PostKind = Literal["website", "facebook", "twitter"]
@@ -160,6 +161,7 @@ class ChannelsFile(BaseModel):
     organisation: OrganisationConfig = Field(default_factory=OrganisationConfig)
     channels: list[ChannelConfig] = Field(default_factory=list)
     feeds: list[FeedConfig] = Field(default_factory=list)
+    grants: list[GrantConfig] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ class AppConfig:
     channels: tuple[Channel, ...]
     source: Path | None
     feeds: tuple[FeedConfig, ...] = ()
+    grants: tuple[GrantConfig, ...] = ()
 
     def channel(self, name: str) -> Channel:
         for channel in self.channels:
@@ -220,12 +223,12 @@ def _where(loc: Sequence[int | str], data: Mapping[str, Any]) -> str:
         else:
             parts.append(item)
     text = ".".join(parts)
-    if len(loc) >= 2 and loc[0] == "channels" and isinstance(loc[1], int):
-        channels = data.get("channels")
-        if isinstance(channels, list) and loc[1] < len(channels):
-            name = channels[loc[1]].get("name") if isinstance(channels[loc[1]], dict) else None
+    if len(loc) >= 2 and loc[0] in ("channels", "grants") and isinstance(loc[1], int):
+        entries = data.get(str(loc[0]))
+        if isinstance(entries, list) and loc[1] < len(entries):
+            name = entries[loc[1]].get("name") if isinstance(entries[loc[1]], dict) else None
             if name:
-                text += f" (channel {name!r})"
+                text += f" ({str(loc[0])[:-1]} {name!r})"
     return text
 
 
@@ -367,11 +370,31 @@ def parse_channels(
                 f"feeds[{index}].from_channel: no channel named {feed.from_channel!r}; "
                 f"use one of {', '.join(sorted(seen))}"
             )
+    problems.extend(_grant_problems(parsed.grants, source))
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
     return AppConfig(
-        organisation=org, channels=tuple(channels), source=None, feeds=tuple(parsed.feeds)
+        organisation=org,
+        channels=tuple(channels),
+        source=None,
+        feeds=tuple(parsed.feeds),
+        grants=tuple(parsed.grants),
     )
+
+
+def _grant_problems(grants: Sequence[GrantConfig], source: str) -> list[str]:
+    problems = []
+    beside = None if source == "<defaults>" else Path(source).parent
+    seen: set[str] = set()
+    for index, grant in enumerate(grants):
+        where = f"grants[{index}] (grant {grant.name!r})"
+        if grant.name in seen:
+            problems.append(f"{where}.name: duplicate grant name; give each grant its own")
+        seen.add(grant.name)
+        emblem = emblem_path(grant, beside=beside)
+        if emblem is not None and not emblem.is_file():
+            problems.append(f"{where}.emblem: no such file {emblem}")
+    return problems
 
 
 def load_channels(path: Path | None, *, secret_dirs: Sequence[Path] = ()) -> AppConfig:
@@ -394,5 +417,9 @@ def load_channels(path: Path | None, *, secret_dirs: Sequence[Path] = ()) -> App
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     config = parse_channels(data, source=str(path), secret_dirs=secret_dirs)
     return AppConfig(
-        organisation=config.organisation, channels=config.channels, source=path, feeds=config.feeds
+        organisation=config.organisation,
+        channels=config.channels,
+        source=path,
+        feeds=config.feeds,
+        grants=config.grants,
     )

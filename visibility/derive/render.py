@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,12 @@ from visibility.config.channels import Channel, OrganisationConfig
 from visibility.derive import LINK_PLACEHOLDER
 from visibility.derive.limits import measure_tweet
 from visibility.errors import ConfigError
+from visibility.grants.apply import additions
+from visibility.grants.compliance import text_language
+from visibility.grants.model import Grant
 from visibility.media.limits import LIMITS
 from visibility.news.model import NewsContent
-from visibility.queue.views import Draft
+from visibility.queue.views import Draft, NewImage
 from visibility.text.shorten import shorten_to_fit
 from visibility.text.tweet import MAX_TWEET_LENGTH
 
@@ -78,7 +81,9 @@ def _render(channel: Channel, context: dict[str, Any]) -> str:
         ) from None
 
 
-def _render_tweet(channel: Channel, context: dict[str, Any]) -> str:
+def _render_tweet(
+    channel: Channel, context: dict[str, Any], grants: Sequence[Grant], language: str
+) -> str:
     fitted: list[str] = []
 
     def fit(text: str) -> str:
@@ -86,6 +91,11 @@ def _render_tweet(channel: Channel, context: dict[str, Any]) -> str:
         return _FIT
 
     text = _tidy(_render(channel, {**context, "fit": fit}))
+    # The grants' mention or hashtag goes in before shortening: the fitted
+    # part makes room for it, so the required element is never what is cut.
+    extra = additions(grants, kind="twitter", body=text.replace(_FIT, ""), language=language)
+    if extra.line:
+        text = f"{text}\n{extra.line}"
     if len(fitted) > 1:
         raise ConfigError(f"template for channel {channel.name!r} calls fit() more than once")
     if not fitted:
@@ -108,8 +118,16 @@ def derive_posts(
     organisation: OrganisationConfig,
     *,
     author: str | None = None,
+    grants: Sequence[Grant] = (),
+    emblems: Mapping[str, NewImage] | None = None,
 ) -> list[Draft]:
-    """One draft per enabled channel that takes the item's language."""
+    """One draft per enabled channel that takes the item's language.
+
+    Each draft also carries what ``grants`` require of its kind of post
+    (``visibility.grants.apply``); ``emblems`` are the grants' emblem files
+    by sha256, attached to the posts whose rules ask for the emblem.
+    """
+    tag = text_language(news.language, f"{news.title} {news.lead}")
     targets = [
         c for c in channels if c.enabled and (c.language is None or c.language == news.language)
     ]
@@ -134,23 +152,37 @@ def derive_posts(
             "channel": channel.name,
         }
         if channel.post_kind == "website":
+            body = _render(channel, context).strip()
+            # The funding block ends the article even when the press release
+            # names the donor in its text: only what the template itself
+            # writes around the item's body counts as already there.
+            frame = _render(channel, {**context, "body_html": ""}) if grants else ""
+            extra = additions(grants, kind="website", body=frame, language=tag)
+            if extra.html:
+                body = f"{body}\n{extra.html}"
             drafts.append(
                 Draft(
                     channel=channel.name,
                     kind="website",
                     title=news.title,
-                    body=_render(channel, context).strip(),
+                    body=body,
                     excerpt=excerpt(news.lead),
                     link_url=news.canonical_url,
                     author=author,
                     max_images=LIMITS["website"].max_images,
+                    extra_images=tuple(
+                        emblems[sha] for sha in extra.emblems if emblems and sha in emblems
+                    ),
                 )
             )
             continue
         if channel.post_kind == "twitter":
-            body = _render_tweet(channel, context)
+            body = _render_tweet(channel, context, grants, tag)
         else:
             body = _tidy(_render(channel, context))
+            extra = additions(grants, kind=channel.post_kind, body=body, language=tag)
+            if extra.line:
+                body = f"{body}\n\n{extra.line}"
         drafts.append(
             Draft(
                 channel=channel.name,
@@ -161,9 +193,24 @@ def derive_posts(
                 link_from=channel.link_from,
                 author=author,
                 max_images=LIMITS[channel.post_kind].max_images,
+                extra_images=_emblems(grants, channel.post_kind, body, tag, emblems),
             )
         )
     return _resolve_link_from(drafts)
+
+
+def _emblems(
+    grants: Sequence[Grant],
+    kind: str,
+    body: str,
+    tag: str,
+    emblems: Mapping[str, NewImage] | None,
+) -> tuple[NewImage, ...]:
+    """The emblems a social post's rules ask for (an article's are added with its HTML)."""
+    if not emblems:
+        return ()
+    wanted = additions(grants, kind=kind, body=body, language=tag).emblems
+    return tuple(emblems[sha] for sha in wanted if sha in emblems)
 
 
 def _resolve_link_from(drafts: list[Draft]) -> list[Draft]:

@@ -1,5 +1,9 @@
 """Read the engagement of published posts that are due, in the largest batches each
-platform allows, without ever getting in the way of publishing."""
+platform allows, without ever getting in the way of publishing.
+
+A website channel with web analytics (``visibility.analytics``) is read
+through them, as page views of its articles, instead of through its adapter.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from visibility.adapters.base import Adapter
+from visibility.adapters.base import Adapter, Engagement
+from visibility.analytics.base import Analytics, Page
 from visibility.engagement.ages import next_reading
 from visibility.errors import ChannelError
 from visibility.metrics import ENGAGEMENT_READS
@@ -42,9 +47,12 @@ class Collector:
         ages: Sequence[timedelta],
         clock: Callable[[], datetime] = utcnow,
         retry_base: timedelta = timedelta(minutes=5),
+        analytics: Mapping[str, Analytics] | None = None,
     ) -> None:
+        """``analytics``: by channel name, the web analytics its posts are read from."""
         self.store = store
         self.adapters = adapters
+        self.analytics: Mapping[str, Analytics] = analytics or {}
         self.ages = tuple(ages)
         self.clock = clock
         self.retry_base = retry_base
@@ -59,27 +67,75 @@ class Collector:
             if post.channel not in held:
                 by_channel[post.channel].append(post)
         for channel, posts in by_channel.items():
-            adapter = self.adapters.get(channel)
-            if adapter is None:
+            reader = self._reader(channel)
+            if reader is None:
                 continue
-            size = max(1, adapter.engagement_batch)
+            read, size = reader
+            if channel in self.analytics:
+                posts = self._with_address(channel, posts)
             for start in range(0, len(posts), size):
                 # Publishing first: stop reading as soon as a post falls due.
                 if self.store.count_due(self.clock()) > 0:
                     result.deferred = True
                     return result
-                self._read_batch(adapter, posts[start : start + size], result)
+                self._read_batch(channel, read, posts[start : start + size], result)
         return result
 
-    def _read_batch(self, adapter: Adapter, posts: list[PostView], result: Round) -> None:
+    def _with_address(self, channel: str, posts: list[PostView]) -> list[PostView]:
+        """The posts analytics can count; the others stop being read, with why."""
+        lost = [p for p in posts if not (p.external_id and p.external_url and p.published_at)]
+        if lost:
+            note = (
+                f"{channel} recorded no address for this article, so its page views "
+                "cannot be read from the web analytics; no readings are taken"
+            )
+            self.store.record_snapshots(
+                [], {p.id: None for p in lost}, notes={p.id: note for p in lost}
+            )
+        gone = {p.id for p in lost}
+        return [p for p in posts if p.id not in gone]
+
+    def _reader(
+        self, channel: str
+    ) -> tuple[Callable[[list[PostView]], list[Engagement]], int] | None:
+        """How ``channel``'s posts are read, and how many at once."""
+        analytics = self.analytics.get(channel)
+        if analytics is not None:
+
+            def page_views(posts: list[PostView]) -> list[Engagement]:
+                return analytics.page_views(
+                    [
+                        Page(p.external_id, p.external_url, p.published_at)
+                        for p in posts
+                        if p.external_id and p.external_url and p.published_at
+                    ]
+                )
+
+            return page_views, max(1, analytics.batch)
+        adapter = self.adapters.get(channel)
+        if adapter is None:
+            return None
+
+        def engagement(posts: list[PostView]) -> list[Engagement]:
+            return adapter.engagement([p.external_id for p in posts if p.external_id])
+
+        return engagement, max(1, adapter.engagement_batch)
+
+    def _read_batch(
+        self,
+        channel: str,
+        read: Callable[[list[PostView]], list[Engagement]],
+        posts: list[PostView],
+        result: Round,
+    ) -> None:
         by_external = {p.external_id: p for p in posts if p.external_id}
         result.calls += 1
         taken_at = self.clock()
         try:
-            readings = adapter.engagement(list(by_external))
+            readings = read(list(by_external.values()))
         except NotImplementedError:
             # This kind of channel gives no figures: stop asking, and say so.
-            note = f"{adapter.channel} gives no engagement figures; nothing is read"
+            note = f"{channel} gives no engagement figures; nothing is read"
             self.store.record_snapshots(
                 [], {p.id: None for p in posts}, notes={p.id: note for p in posts}
             )
@@ -89,13 +145,13 @@ class Collector:
             retry_at = taken_at + min(self.retry_base * (2**failures), timedelta(hours=6))
             self.store.snapshot_failed([p.id for p in posts], retry_at=retry_at)
             result.failed.extend(p.id for p in posts)
-            ENGAGEMENT_READS.labels(adapter.channel, "failed").inc(len(posts))
+            ENGAGEMENT_READS.labels(channel, "failed").inc(len(posts))
             log.warning(
                 "could not read engagement on %s: %s (retry at %s)",
-                adapter.channel,
+                channel,
                 exc,
                 retry_at.isoformat(),
-                extra={"channel": adapter.channel},
+                extra={"channel": channel},
             )
             return
         rows = []
@@ -114,7 +170,7 @@ class Collector:
             # account. Stop reading it, and tell staff rather than go quiet.
             next_at[post.id] = None
             notes[post.id] = (
-                f"{adapter.channel} left this post out of its answer on "
+                f"{channel} left this post out of its answer on "
                 f"{taken_at:%Y-%m-%d %H:%M} UTC: it was deleted there, or the platform no "
                 "longer shows it to this account; no further readings are taken"
             )
@@ -123,10 +179,10 @@ class Collector:
             log.warning(
                 "%s left %d post(s) out of its engagement answer (deleted or hidden): %s; "
                 "their readings stop",
-                adapter.channel,
+                channel,
                 len(notes),
                 ", ".join(str(i) for i in sorted(notes)),
-                extra={"channel": adapter.channel},
+                extra={"channel": channel},
             )
         self.store.record_snapshots(rows, next_at, notes=notes)
-        ENGAGEMENT_READS.labels(adapter.channel, "read").inc(len(rows))
+        ENGAGEMENT_READS.labels(channel, "read").inc(len(rows))

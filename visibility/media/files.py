@@ -135,6 +135,13 @@ class ImageFiles:
         fmt, width, height = inspect(data, name=path.name, max_bytes=max(self.max_bytes, len(data)))
         return StoredImage(sha256, FORMATS[fmt][0], width, height, len(data), path)
 
+    def find(self, sha256: str) -> StoredImage | None:
+        """A stored image by its hash alone, whatever its format; None when absent."""
+        for mime, extension in FORMATS.values():
+            if self.path_of(sha256, extension).is_file():
+                return self.get(sha256, mime)
+        return None
+
 
 def write_new(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` all at once: a reader never sees half a file."""

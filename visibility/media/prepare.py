@@ -38,6 +38,7 @@ def media_for(images: Sequence[ImageView], kind: str, files: ImageFiles) -> tupl
                 height=stored.height,
                 size=stored.size,
                 caption=image.caption,
+                role=image.role,
             )
         )
     return tuple(out)

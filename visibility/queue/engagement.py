@@ -16,7 +16,13 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from visibility.queue.core import StoreCore, posts_with_channel
-from visibility.queue.models import ChannelAccount, EngagementSnapshot, Post
+from visibility.queue.models import (
+    ChannelAccount,
+    EngagementSnapshot,
+    FundingGrant,
+    NewsGrant,
+    Post,
+)
 from visibility.queue.states import PostStatus
 from visibility.queue.views import PostView, SnapshotView, post_view
 
@@ -120,8 +126,10 @@ class EngagementQueries(StoreCore):
         *,
         channel: str | None = None,
         news_item_id: int | None = None,
+        grant: str | None = None,
     ) -> list[PostView]:
-        """Posts published in [start, end), oldest first, for reports."""
+        """Posts published in [start, end), oldest first, for reports; ``grant``:
+        only posts of news items under that grant."""
         stmt = (
             posts_with_channel()
             .where(col(Post.status) == PostStatus.PUBLISHED.value)
@@ -132,6 +140,13 @@ class EngagementQueries(StoreCore):
             stmt = stmt.where(col(ChannelAccount.name) == channel)
         if news_item_id is not None:
             stmt = stmt.where(col(Post.news_item_id) == news_item_id)
+        if grant is not None:
+            under = (
+                select(NewsGrant.news_item_id)
+                .join(FundingGrant, col(FundingGrant.id) == col(NewsGrant.grant_id))
+                .where(col(FundingGrant.name) == grant)
+            )
+            stmt = stmt.where(col(Post.news_item_id).in_(under))
         with self._session() as session:
             rows = session.exec(stmt.order_by(col(Post.published_at), col(Post.id))).all()
             return [post_view(p, c) for p, c in rows]

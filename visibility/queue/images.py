@@ -42,6 +42,7 @@ def _image_view(row: NewsImage) -> ImageView:
         alt=row.alt,
         caption=row.caption,
         source=row.source,
+        role=row.role,
     )
 
 
@@ -82,6 +83,7 @@ class ImageQueries(StoreCore):
                 alt=(image.alt or "").strip() or None,
                 caption=image.caption,
                 source=image.source,
+                role=image.role,
             )
             try:
                 with session.begin_nested():
@@ -228,6 +230,42 @@ class ImageQueries(StoreCore):
             )
         return self.get_post(post_id)
 
+    def attach_images(self, post_id: int, images: Sequence[NewImage]) -> None:
+        """Add pictures after a draft's own (a grant's emblem, when its item
+        comes under the grant); a post past draft keeps what was approved."""
+        known_id(post_id, "post")
+        with self._session() as session:
+            post = session.get(Post, post_id)
+            if post is None:
+                raise NotFoundError(f"no post {post_id}; `visibility posts list` shows the ids")
+            if post.status != states.PostStatus.DRAFT.value:
+                raise ConflictError(f"post {post_id} is {post.status}: only drafts gain pictures")
+            self._attach(session, post_id, post.news_item_id, images)
+
+    def _attach(
+        self, session: Session, post_id: int, news_id: int, images: Sequence[NewImage]
+    ) -> None:
+        """Add ``images`` to the item (once) and after the post's other pictures."""
+        self._add_images(session, news_id, images)
+        rows = {
+            row.sha256: row.id
+            for row in session.exec(
+                select(NewsImage)
+                .where(col(NewsImage.news_item_id) == news_id)
+                .where(col(NewsImage.sha256).in_([i.sha256 for i in images]))
+            )
+        }
+        chosen = session.exec(select(PostImage).where(col(PostImage.post_id) == post_id)).all()
+        taken = {c.image_id for c in chosen}
+        position = max((c.position for c in chosen), default=-1)
+        for image in images:
+            image_id = rows.get(image.sha256)
+            if image_id is not None and image_id not in taken:
+                position += 1
+                taken.add(image_id)
+                session.add(PostImage(post_id=post_id, image_id=image_id, position=position))
+        session.flush()
+
     def _choose_defaults(self, session: Session, choices: Mapping[int, int], news_id: int) -> None:
         """New posts' pictures: the first ``choices[post_id]`` of the item's, in order."""
         if not choices:
@@ -237,6 +275,8 @@ class ImageQueries(StoreCore):
             for row in session.exec(
                 select(NewsImage)
                 .where(col(NewsImage.news_item_id) == news_id)
+                # A grant's emblem goes only to the posts whose rules ask for it.
+                .where(col(NewsImage.role).is_(None))
                 .order_by(col(NewsImage.position), col(NewsImage.id))
             )
             if row.id is not None

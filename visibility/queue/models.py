@@ -117,6 +117,11 @@ class Post(SQLModel, table=True):
     # place, excerpt, link, media), recorded with the publish; ``body`` keeps
     # the template text with its {link} placeholder.
     sent_json: str | None = Field(default=None, sa_type=Text)
+    # An approver let the post go without an element its grants require, and
+    # said why (also in the audit log); an edit clears it.
+    override_reason: str | None = Field(default=None, sa_type=Text)
+    override_by: str | None = Field(default=None, max_length=200)
+    override_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -139,6 +144,8 @@ class NewsImage(SQLModel, table=True):
     alt: str | None = Field(default=None, sa_type=Text)
     caption: str | None = Field(default=None, sa_type=Text)
     source: str | None = Field(default=None, sa_type=Text)  # where it came from, for staff
+    # "emblem": a donor's emblem a grant asks for; posts do not take it by default.
+    role: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -296,3 +303,41 @@ class ChannelNote(SQLModel, table=True):
     key: str = Field(max_length=200, primary_key=True)
     value: str = Field(sa_type=Text)
     learnt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class FundingGrant(SQLModel, table=True):
+    """A grant and its donor's visibility rules (``visibility.grants.model.Grant``).
+
+    Declared in the channels file or added on the web. ``file_hash`` names the
+    file's entry as last applied: the file re-applies it only when that
+    changes, so an admin's edit lasts until the file's entry is edited.
+    (Not "grant": that is an SQL keyword.)
+    """
+
+    __tablename__ = "funding_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    donor: str = Field(max_length=32)
+    donor_name: str = Field(max_length=200)
+    title: str = Field(sa_type=Text)
+    contract: str | None = Field(default=None, max_length=100)
+    starts_on: date
+    ends_on: date
+    emblem_sha256: str | None = Field(default=None, max_length=64)
+    rules_json: str = Field(default="{}", sa_type=Text)
+    source: str = Field(default="file", max_length=8)  # file | web
+    file_hash: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_by: str | None = Field(default=None, max_length=200)
+
+
+class NewsGrant(SQLModel, table=True):
+    """A news item published under a grant (an item may belong to several)."""
+
+    __tablename__ = "news_grant"
+
+    news_item_id: int = Field(foreign_key="news_item.id", primary_key=True)
+    grant_id: int = Field(foreign_key="funding_grant.id", primary_key=True, index=True)
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    added_by: str | None = Field(default=None, max_length=200)

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from visibility.errors import NotFoundError
 from visibility.news.model import ParsedNews
 from visibility.queue.core import known_id
+from visibility.queue.grants import under_grants
 from visibility.queue.images import ImageQueries
 from visibility.queue.models import ChannelAccount, NewsItem, Post
 from visibility.queue.views import Draft, NewImage, NewsView, PostView, news_view
@@ -53,6 +54,8 @@ class NewsQueries(ImageQueries):
         drafts: Sequence[Draft] = (),
         feed_guid: str | None = None,
         images: Sequence[NewImage] = (),
+        grants: Sequence[str] = (),
+        by: str | None = None,
     ) -> tuple[NewsView, bool, list[PostView]]:
         """Store a news item and its drafts in one transaction.
 
@@ -94,6 +97,8 @@ class NewsQueries(ImageQueries):
                     assert row is not None
             assert row.id is not None
             view = news_view(row)
+            if grants:
+                under_grants(session, row.id, grants, by=by)
             # Pictures first: the new drafts choose among them.
             self._add_images(session, row.id, images)
             post_ids = self._add_drafts(session, row.id, drafts)
@@ -131,6 +136,9 @@ class NewsQueries(ImageQueries):
             {post.id: draft.max_images for post, draft in added if post.id and draft.max_images},
             news_id,
         )
+        for post, draft in added:
+            if draft.extra_images and post.id is not None:
+                self._attach(session, post.id, news_id, draft.extra_images)
         websites = {
             account.name: existing[account.id]
             for account in accounts.values()

@@ -100,6 +100,10 @@ class PostWorkflow(StoreCore):
             "approved_at": None,
             "scheduled_at": None,
             "last_error": None,
+            # An override was given for the text as it stood.
+            "override_reason": None,
+            "override_by": None,
+            "override_at": None,
         }
         if body is not None:
             values["body"] = body
@@ -111,11 +115,18 @@ class PostWorkflow(StoreCore):
             self._move(session, states.EDIT, post_id, values)
         return self.get_post(post_id)
 
-    def approve(self, post_id: int, *, by: str) -> PostView:
+    def approve(self, post_id: int, *, by: str, override: str | None = None) -> PostView:
+        """Approve; ``override``: the approver's reason to let a post go without an
+        element its grants require (kept with the post until its text changes)."""
+        now = utcnow()
+        values: dict[str, Any] = {"approved_by": by, "approved_at": now}
+        values |= {
+            "override_reason": override,
+            "override_by": by if override else None,
+            "override_at": now if override else None,
+        }
         with self._session() as session:
-            self._move(
-                session, states.APPROVE, post_id, {"approved_by": by, "approved_at": utcnow()}
-            )
+            self._move(session, states.APPROVE, post_id, values)
         return self.get_post(post_id)
 
     def schedule(self, post_id: int, *, at: datetime, note: str | None = None) -> PostView:

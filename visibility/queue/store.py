@@ -12,6 +12,8 @@ with its contract in its docstring:
 - ``outcomes``: recording what became of a claimed post, group commit
   included.
 - ``engagement``: readings as a time series and the posts reports cover.
+- ``grants``: grants (from the channels file or the web) and the news items
+  under them.
 - ``ops``: channel accounts, workers, alerts and the engine's figures.
 
 Every status change is a guarded ``UPDATE ... WHERE status IN (...)``
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from visibility.queue.claims import EngineClaims
 from visibility.queue.engagement import EngagementQueries
+from visibility.queue.grants import GrantQueries
 from visibility.queue.news import NewsQueries
 from visibility.queue.ops import OpsQueries
 from visibility.queue.outcomes import EngineOutcomes
@@ -54,5 +57,13 @@ __all__ = [
 ]
 
 
-class Store(NewsQueries, PostWorkflow, EngineClaims, EngineOutcomes, EngagementQueries, OpsQueries):
+class Store(
+    NewsQueries,
+    PostWorkflow,
+    EngineClaims,
+    EngineOutcomes,
+    EngagementQueries,
+    GrantQueries,
+    OpsQueries,
+):
     """The queue's single gateway to the database."""

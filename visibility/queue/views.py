@@ -34,6 +34,8 @@ class Draft:
     # How many of the news item's pictures it carries at first (the platform's share).
     max_images: int = 0
     author: str | None = None
+    # Pictures only this draft carries, after its share of the item's (a grant's emblem).
+    extra_images: tuple[NewImage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class ImageView:
     alt: str | None
     caption: str | None
     source: str | None
+    role: str | None = None  # "emblem": a donor's emblem that a grant asks for
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -90,6 +93,7 @@ class NewImage:
     alt: str | None = None
     caption: str | None = None
     source: str | None = None
+    role: str | None = None  # "emblem": a grant's, carried only by posts that must
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,10 @@ class PostView:
     # What went to the platform; None until published (and for posts
     # published before this was recorded).
     sent: Sent | None = None
+    # Sent without an element its grants require: the approver's reason.
+    override_reason: str | None = None
+    override_by: str | None = None
+    override_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))

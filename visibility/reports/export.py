@@ -21,6 +21,9 @@ the channel's totals, then one row for everything. Columns, in order:
     the platform did not report that figure; a total sums the posts that did.
 ``engagement``
     reactions + comments + shares + clicks, of the parts reported.
+``grants``
+    Post rows only: the grants the post's news item is under, by name,
+    separated by spaces.
 
 Text cells that a spreadsheet would run as a formula (starting with ``=``,
 ``+``, ``-``, ``@``) get a leading ``'``.
@@ -56,6 +59,7 @@ CSV_COLUMNS = (
     "last_read_at",
     "posts",
     *KEYS,
+    "grants",
 )
 NOT_REPORTED = "not reported by the platform"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -103,6 +107,7 @@ def to_csv(report: Report) -> str:
                 _local(report, post.last_read_at),
                 1,
                 *_cells(post.latest.get),
+                " ".join(post.grants),
             ]
         )
     for channel in report.channels:
@@ -121,10 +126,11 @@ def to_csv(report: Report) -> str:
                 "",
                 channel.totals.posts,
                 *_cells(channel.totals.value),
+                "",
             ]
         )
     blank = [""] * 10
-    writer.writerow(["all", *blank, report.totals.posts, *_cells(report.totals.value)])
+    writer.writerow(["all", *blank, report.totals.posts, *_cells(report.totals.value), ""])
     return buffer.getvalue()
 
 

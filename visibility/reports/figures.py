@@ -237,6 +237,7 @@ class PostReport:
     news_title: str
     readings: tuple[Reading, ...]
     text: str  # as published: the article's address in place of {link}
+    grants: tuple[str, ...] = ()  # the grants its news item is under
 
     @property
     def latest(self) -> Figures:
@@ -274,6 +275,7 @@ class PostReport:
             "id": p.id,
             "news_item_id": p.news_item_id,
             "news_title": self.news_title,
+            "grants": list(self.grants),
             "channel": p.channel,
             "channel_kind": p.channel_kind,
             "kind": p.kind,
@@ -387,6 +389,7 @@ class Report:
     news: tuple[NewsReport, ...]
     totals: Totals
     top: tuple[PostReport, ...] = field(default=())
+    grant: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -397,7 +400,11 @@ class Report:
             "organisation": self.organisation,
             "period": self.period.to_dict(),
             "generated_at": self.generated_at.isoformat(),
-            "filters": {"channel": self.channel, "news_item_id": self.news_item_id},
+            "filters": {
+                "channel": self.channel,
+                "news_item_id": self.news_item_id,
+                "grant": self.grant,
+            },
             "engagement": "reactions + comments + shares + clicks, where reported",
             "ages": [age_label(a) for a in self.ages],
             "totals": self.totals.to_dict(),
@@ -517,6 +524,7 @@ def build_report(
     *,
     channel: str | None = None,
     news_item_id: int | None = None,
+    grant: str | None = None,
     top: int = DEFAULT_TOP,
     now: datetime | None = None,
 ) -> Report:
@@ -529,9 +537,12 @@ def build_report(
         _known_channel(app, channel)
     if news_item_id is not None:
         app.store.get_news(news_item_id)  # NotFoundError names the fix
+    if grant is not None:
+        app.store.grant(grant)  # NotFoundError names the grants there are
     views = app.store.published_between(
-        period.start, period.end, channel=channel, news_item_id=news_item_id
+        period.start, period.end, channel=channel, news_item_id=news_item_id, grant=grant
     )
+    grants = app.store.news_grant_names(sorted({p.news_item_id for p in views}))
     snapshots = app.store.snapshots([p.id for p in views])
     titles = {i: app.store.get_news(i).title for i in sorted({p.news_item_id for p in views})}
     ages = app.settings.snapshot_ages
@@ -542,6 +553,7 @@ def build_report(
             titles[view.news_item_id],
             _readings(view, snapshots[view.id], ages),
             _published_text(app, view, urls),
+            tuple(grants.get(view.news_item_id, ())),
         )
         for view in views
         if view.published_at is not None
@@ -605,4 +617,5 @@ def build_report(
         news=news,
         totals=Totals.of(len(posts), [p.latest for p in posts]),
         top=tuple(ranked[:top]),
+        grant=grant,
     )

@@ -205,6 +205,7 @@ def render_html(report: Report, *, images: ImageFiles | None = None) -> str:
         not_reported=NOT_REPORTED,
         channels=report.channels,
         news=report.news,
+        item_grants={p.post.news_item_id: p.grants for p in report.posts},
         groups=[
             (
                 item,

@@ -395,20 +395,7 @@ class Publisher:
             # Adapters allow for clock skew between us and the channel themselves.
             found = adapter.find_published(publication, claim.check_since)
         except RetryableChannelError as exc:
-            if claim.post.attempts >= self.retry.max_attempts:
-                return self._doubt(
-                    claim, f"the channel could not be asked ({without_retry_promise(str(exc))})"
-                )
-            when = self.retry.next_try(claim.post.attempts, self.clock(), exc.retry_after)
-            self.store.requeue(
-                claim,
-                fetch=False,
-                worker=self.worker,
-                at=when,
-                error=f"could not check the channel yet: {exc}",
-                outcome="check-retry",
-            )
-            return "retried"
+            return self._check_later(claim, exc, "the channel could not be asked")
         except (ChannelError, NotImplementedError) as exc:
             return self._doubt(
                 claim, without_retry_promise(str(exc)) or "the channel cannot be asked"
@@ -433,6 +420,11 @@ class Publisher:
         assert claim.check_since is not None
         try:
             found = adapter.find_published(publication, claim.check_since)
+        except RetryableChannelError as lookup:
+            # The search failed for now (a 503): the next try searches first,
+            # as after any attempt whose outcome is unknown.
+            why = f"the channel calls it a duplicate ({without_retry_promise(str(exc))}) but"
+            return self._check_later(claim, lookup, f"{why} could not be searched")
         except (ChannelError, NotImplementedError) as lookup:
             return self._doubt(
                 claim,
@@ -446,6 +438,23 @@ class Publisher:
             log.warning("publish refused: %s", exc, extra=_context(claim))
             return "failed"
         return self._found(claim, found, publication)
+
+    def _check_later(self, claim: Claim, exc: RetryableChannelError, why: str) -> str:
+        """Look for the post on the channel again at the next try; in doubt once
+        the tries are spent."""
+        if claim.post.attempts >= self.retry.max_attempts:
+            return self._doubt(claim, f"{why} ({without_retry_promise(str(exc))})")
+        when = self.retry.next_try(claim.post.attempts, self.clock(), exc.retry_after)
+        self.store.requeue(
+            claim,
+            fetch=False,
+            worker=self.worker,
+            at=when,
+            error=f"could not check the channel yet: {exc}",
+            outcome="check-retry",
+            needs_check=True,
+        )
+        return "retried"
 
     def _found(self, claim: Claim, found: Published, publication: Publication) -> Success:
         """The post is on the channel already: record it, with the channel's id."""

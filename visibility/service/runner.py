@@ -24,6 +24,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from visibility.adapters.base import Adapter
 from visibility.adapters.registry import build_adapter
 from visibility.alerts import Alerter
+from visibility.analytics.base import Analytics
+from visibility.analytics.build import build_analytics
 from visibility.config.channels import FeedConfig
 from visibility.engagement.collector import Collector
 from visibility.queue.ops import StoredMemory
@@ -33,6 +35,12 @@ from visibility.service.publisher import PassResult, Publisher, RetryPolicy
 from visibility.workflow import Visibility
 
 log = logging.getLogger(__name__)
+
+
+def build_analytics_readers(app: Visibility) -> dict[str, Analytics]:
+    """The web analytics of each enabled website channel that has them."""
+    readers = {c.name: build_analytics(c) for c in app.config.channels if c.enabled}
+    return {name: reader for name, reader in readers.items() if reader is not None}
 
 
 def build_adapters(app: Visibility) -> dict[str, Adapter]:
@@ -74,6 +82,7 @@ class Service:
             self.publisher.adapters,
             ages=app.settings.snapshot_ages,
             retry_base=timedelta(seconds=app.settings.engagement_retry_seconds),
+            analytics=build_analytics_readers(app),
         )
         self.alerter = Alerter(app.store, app.settings)
         self.on_pass = on_pass
@@ -268,6 +277,8 @@ class Service:
     def _drain(self) -> None:
         self.scheduler.shutdown(wait=True)
         self.publisher.close()
+        for reader in self.collector.analytics.values():
+            reader.close()
 
     def run_forever(self, *, until: Callable[[], bool] | None = None, poll: float = 0.2) -> None:
         """Block until SIGTERM/SIGINT (or ``until()`` is true), then stop cleanly."""

@@ -6,20 +6,38 @@ the codes it can return.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from visibility.accounts.roles import Role, parse_role
 from visibility.accounts.store import Actor, AuditView, UserView
 from visibility.derive.limits import measure
-from visibility.errors import NotFoundError, UserError
-from visibility.queue.states import PostStatus
-from visibility.queue.views import AttemptView, NewsView, PostView, SnapshotView
+from visibility.errors import InputError, NotFoundError, UserError, ValidationError
+from visibility.queue.states import APPROVE, PostStatus
+from visibility.queue.views import NewsView, PostView
+from visibility.web.api_models import (
+    AddedOut,
+    ApproveIn,
+    ConfirmIn,
+    LoginIn,
+    Measured,
+    MeasureIn,
+    NewsIn,
+    PostDetail,
+    PostEdit,
+    PostOut,
+    ScheduleIn,
+    SessionOut,
+    SuggestionOut,
+    TokenIn,
+    TokenOut,
+    UserIn,
+)
 from visibility.web.deps import ADMIN, APPROVER, EDITOR, app_of
 from visibility.web.errors import problems
+from visibility.web.grant_words import Checker
 from visibility.web.i18n import request_language, translator
 from visibility.web.limits import BoundedRoute, over_limit, too_large
 from visibility.web.sessions import csrf_token, sign_in, sign_out
@@ -48,110 +66,38 @@ MOVE = problems(*_SIGNED_IN, 400, 404, 409, 422)
 MOVE_WITH_BODY = problems(*_SIGNED_IN, *_BODY, 404, 409)
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def posts_out(request: Request, app: Visibility, posts: Sequence[PostView]) -> list[PostOut]:
+    """Posts with their compliance, said in the request's language."""
+    found = Checker(app, translator(request_language(request))).outs(posts)
+    return [PostOut.of(p, found[p.id]) for p in posts]
 
 
-class NewsIn(_Body):
-    # No max_length: the limit is VISIBILITY_MAX_NEWS_BYTES in UTF-8, checked with a 413.
-    text: str = Field(
-        min_length=1,
-        description="The news item: at most VISIBILITY_MAX_NEWS_BYTES (2 MB by default) in UTF-8.",
-        examples=[
-            "TRAJNIME PËR ORGANIZATAT\n\n12 nëntor 2026, Prishtinë – Organizatat e "
-            "shoqërisë civile ftohen në trajnime.\n\nAfati i aplikimit është 1 dhjetor."
-        ],
-    )
-    format: Literal["text", "markdown", "html"] | None = Field(
-        default="text", description="None: guessed from the content."
-    )
-    language: str | None = Field(default=None, pattern=r"^[a-zA-Z]{2}$")
-    canonical_url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
+def post_out(request: Request, app: Visibility, post: PostView) -> PostOut:
+    return posts_out(request, app, [post])[0]
 
 
-class PostEdit(_Body):
-    body: str | None = Field(default=None, min_length=1, max_length=100_000)
-    title: str | None = Field(default=None, min_length=1, max_length=1000)
-    excerpt: str | None = Field(default=None, max_length=5000)
-
-
-class ScheduleIn(_Body):
-    mode: Literal["at", "next-slot", "now"] = "at"
-    at: str | None = Field(
-        default=None,
-        max_length=64,
-        description="Wall time in the channel's timezone ('2026-12-01 09:30') or ISO 8601 "
-        "with an offset; with mode 'at'.",
+def _added(request: Request, app: Visibility, result: Added) -> AddedOut:
+    return AddedOut(
+        news_item=result.news,
+        created=result.created,
+        posts=posts_out(request, app, result.posts),
+        suggested=[SuggestionOut(s.grant, s.phrase) for s in result.suggested],
     )
 
 
-class ConfirmIn(_Body):
-    url: str = Field(pattern=r"^https?://\S+$", max_length=2000)
-    external_id: str | None = Field(default=None, max_length=200)
-
-
-class MeasureIn(_Body):
-    kind: Literal["website", "facebook", "twitter"]
-    body: str = Field(max_length=100_000)
-
-
-class UserIn(_Body):
-    username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=10, max_length=1000)
-    role: Literal["editor", "approver", "admin"]
-    display_name: str | None = Field(default=None, max_length=200)
-
-
-class LoginIn(_Body):
-    username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=1000)
-
-
-@dataclass(frozen=True)
-class SessionOut:
-    username: str
-    display_name: str
-    role: str
-    csrf_token: str
-
-
-class TokenIn(_Body):
-    name: str = Field(min_length=1, max_length=100)
-    role: Literal["editor", "approver", "admin"]
-
-
-@dataclass(frozen=True)
-class Measured:
-    length: int
-    limit: int | None
-    unit: str
-    fits: bool
-
-
-@dataclass(frozen=True)
-class AddedOut:
-    news_item: NewsView
-    created: bool
-    posts: list[PostView]
-
-
-@dataclass(frozen=True)
-class PostDetail:
-    post: PostView
-    waiting: str | None
-    attempts: list[AttemptView]
-    engagement: list[SnapshotView]
-
-
-@dataclass(frozen=True)
-class TokenOut:
-    name: str
-    role: str
-    token: str
-
-
-def _added(result: Added) -> AddedOut:
-    return AddedOut(news_item=result.news, created=result.created, posts=result.posts)
+def known_grants(request: Request, app: Visibility, names: Sequence[str]) -> list[str]:
+    """The names, each a grant's, or an ``InputError`` naming the first that is not."""
+    known = {g.name for g in app.store.grants()}
+    for name in names:
+        if name.strip() not in known:
+            _ = translator(request_language(request))
+            raise InputError(
+                _(
+                    "There is no grant with this name: choose one of {names}.",
+                    names=", ".join(sorted(known)) or "-",
+                )
+            )
+    return [n.strip() for n in names]
 
 
 def _audit(
@@ -201,9 +147,10 @@ def add_news(request: Request, app: App, actor: Editor, item: NewsIn) -> Any:
         language=item.language,
         canonical_url=item.canonical_url,
         author=actor.username,
+        grants=known_grants(request, app, item.grants),
     )
     _audit(app, actor, "news.add", f"news {result.news.id}", result.news.title)
-    return _added(result)
+    return _added(request, app, result)
 
 
 @router.post(
@@ -226,7 +173,7 @@ async def upload_news(
         data, source=file.filename or "upload", language=language, author=actor.username
     )
     _audit(app, actor, "news.upload", f"news {result.news.id}", result.news.title)
-    return _added(result)
+    return _added(request, app, result)
 
 
 @router.get("/news/{news_id}", response_model=NewsView, responses=READ_ONE)
@@ -237,7 +184,7 @@ def show_news(app: App, _: Editor, news_id: NewsId) -> Any:
 # -- posts -----------------------------------------------------------------
 
 
-@router.get("/posts", response_model=list[PostView], responses=READ_ONE)
+@router.get("/posts", response_model=list[PostOut], responses=READ_ONE)
 def list_posts(
     request: Request,
     app: App,
@@ -250,23 +197,24 @@ def list_posts(
     if channel is not None and channel not in {c.name for c in app.config.channels}:
         _ = translator(request_language(request))
         raise NotFoundError(_("No such channel: GET /api/v1/channels lists them."))
-    return app.store.list_posts(
+    posts = app.store.list_posts(
         status=status_ or (), channel=channel, news_item_id=news_item_id, limit=limit
     )
+    return posts_out(request, app, posts)
 
 
 @router.get("/posts/{post_id}", response_model=PostDetail, responses=READ_ONE)
-def show_post(app: App, _: Editor, post_id: PostId) -> Any:
+def show_post(request: Request, app: App, _: Editor, post_id: PostId) -> Any:
     post = app.store.get_post(post_id)
     return PostDetail(
-        post=post,
+        post=post_out(request, app, post),
         waiting=app.waiting_reason(post),
         attempts=app.store.attempts(post_id),
         engagement=app.store.snapshots([post_id])[post_id],
     )
 
 
-@router.patch("/posts/{post_id}", response_model=PostView, responses=MOVE_WITH_BODY)
+@router.patch("/posts/{post_id}", response_model=PostOut, responses=MOVE_WITH_BODY)
 def edit_post(request: Request, app: App, actor: Editor, post_id: PostId, change: PostEdit) -> Any:
     if change.body is None and change.title is None and change.excerpt is None:
         _ = translator(request_language(request))
@@ -275,49 +223,70 @@ def edit_post(request: Request, app: App, actor: Editor, post_id: PostId, change
         post_id, body=change.body, title=change.title, excerpt=change.excerpt, by=actor.username
     )
     _audit(app, actor, "post.edit", f"post {post_id}")
-    return post
+    return post_out(request, app, post)
 
 
-@router.post("/posts/{post_id}/approve", response_model=PostView, responses=MOVE)
-def approve_post(app: App, actor: Approver, post_id: PostId) -> Any:
-    post = app.approve(post_id, by=actor.username)
-    _audit(app, actor, "post.approve", f"post {post_id}")
-    return post
+@router.post("/posts/{post_id}/approve", response_model=PostOut, responses=MOVE_WITH_BODY)
+def approve_post(
+    request: Request, app: App, actor: Approver, post_id: PostId, body: ApproveIn | None = None
+) -> Any:
+    """Approve; with ``override_reason`` although an element its grants require is missing."""
+    reason = None if body is None else body.override_reason
+    _ = translator(request_language(request))
+    post = app.store.get_post(post_id)
+    if reason is not None and not reason.strip():
+        raise InputError(_("Say why the post may go without what is missing."))
+    if APPROVE.allowed_from(post.status):
+        compliance = app.compliance(post)
+        if compliance.missing and reason is None:
+            how = _("Add it, or approve with a reason for the exception (override_reason).")
+            raise ValidationError(Checker(app, _).refusal(post, compliance, how))
+        if reason is not None and not compliance.missing:
+            raise UserError(
+                _("This post carries everything its grants require: approve it without a reason.")
+            )
+    post = app.approve(post_id, by=actor.username, override=reason)
+    _audit(app, actor, "post.approve", f"post {post_id}", reason and f"exception: {reason}")
+    return post_out(request, app, post)
 
 
-@router.post("/posts/{post_id}/schedule", response_model=PostView, responses=MOVE_WITH_BODY)
-def schedule_post(app: App, actor: Approver, post_id: PostId, when: ScheduleIn) -> Any:
+@router.post("/posts/{post_id}/schedule", response_model=PostOut, responses=MOVE_WITH_BODY)
+def schedule_post(
+    request: Request, app: App, actor: Approver, post_id: PostId, when: ScheduleIn
+) -> Any:
     post = app.schedule(post_id, at=when.at, mode=when.mode)
     _audit(app, actor, "post.schedule", f"post {post_id}", str(post.scheduled_at))
-    return post
+    return post_out(request, app, post)
 
 
-@router.post("/posts/{post_id}/cancel", response_model=PostView, responses=MOVE)
-def cancel_post(app: App, actor: Approver, post_id: PostId) -> Any:
+@router.post("/posts/{post_id}/cancel", response_model=PostOut, responses=MOVE)
+def cancel_post(request: Request, app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.cancel(post_id)
     _audit(app, actor, "post.cancel", f"post {post_id}")
-    return post
+    return post_out(request, app, post)
 
 
-@router.post("/posts/{post_id}/retry", response_model=PostView, responses=MOVE)
-def retry_post(app: App, actor: Approver, post_id: PostId) -> Any:
+@router.post("/posts/{post_id}/retry", response_model=PostOut, responses=MOVE)
+def retry_post(request: Request, app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.retry(post_id)
     _audit(app, actor, "post.retry", f"post {post_id}")
-    return post
+    return post_out(request, app, post)
 
 
-@router.post("/posts/{post_id}/confirm", response_model=PostView, responses=MOVE_WITH_BODY)
-def confirm_post(app: App, actor: Approver, post_id: PostId, found: ConfirmIn) -> Any:
+@router.post("/posts/{post_id}/confirm", response_model=PostOut, responses=MOVE_WITH_BODY)
+def confirm_post(
+    request: Request, app: App, actor: Approver, post_id: PostId, found: ConfirmIn
+) -> Any:
     post = app.confirm(post_id, url=found.url, by=actor.username, external_id=found.external_id)
     _audit(app, actor, "post.confirm", f"post {post_id}", found.url)
-    return post
+    return post_out(request, app, post)
 
 
-@router.post("/posts/{post_id}/resend", response_model=PostView, responses=MOVE)
-def resend_post(app: App, actor: Approver, post_id: PostId) -> Any:
+@router.post("/posts/{post_id}/resend", response_model=PostOut, responses=MOVE)
+def resend_post(request: Request, app: App, actor: Approver, post_id: PostId) -> Any:
     post = app.resend(post_id, by=actor.username)
     _audit(app, actor, "post.resend", f"post {post_id}")
-    return post
+    return post_out(request, app, post)
 
 
 @router.post("/measure", response_model=Measured, responses=WRITE)

@@ -215,7 +215,9 @@ def _answer(problem: Problem, status_code: int) -> JSONResponse:
 
 
 async def user_error(request: Request, exc: UserError) -> JSONResponse:
-    return _answer(Problem(detail=str(exc)), status_of(exc))
+    # A refusal may name its fields (visibility.web.grant_input.GrantInputError).
+    found = getattr(exc, "problems", None)
+    return _answer(Problem(detail=str(exc), errors=found or None), status_of(exc))
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

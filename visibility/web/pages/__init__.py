@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from visibility.web.pages import admin, auth, calendar, engagement, images, news, posts, queue
+from visibility.web.pages import (
+    admin,
+    auth,
+    calendar,
+    engagement,
+    grants,
+    images,
+    news,
+    posts,
+    queue,
+)
 from visibility.web.pages.common import PageRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-for _module in (auth, news, images, posts, queue, calendar, engagement, admin):
+for _module in (auth, news, images, posts, queue, calendar, engagement, grants, admin):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -3,6 +3,7 @@ what may be done with it now, and when it could go out."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,6 +16,8 @@ from visibility.queue import states
 from visibility.queue.states import Move
 from visibility.queue.types import utcnow
 from visibility.queue.views import PostView
+from visibility.web.grant_words import Badge, Checker
+from visibility.web.i18n import Translate
 from visibility.workflow import Visibility
 
 # Each action a page offers: the move it makes, and the role the API asks for it.
@@ -40,6 +43,7 @@ class PostCard:
     slots: tuple[datetime, ...]  # the channel's next free slots for this post
     actions: frozenset[str]
     links_to: str | None = None  # the website channel whose article this post carries
+    badge: Badge | None = None  # what its grants require, for a post under a grant
 
     def may(self, action: str) -> bool:
         return action in self.actions
@@ -81,7 +85,21 @@ def free_slots(app: Visibility, post: PostView, count: int) -> tuple[datetime, .
     return tuple(found)
 
 
-def card(app: Visibility, post: PostView, actor: Actor, *, slots: int = 0) -> PostCard:
+def badges(app: Visibility, posts: Sequence[PostView], _: Translate) -> dict[int, Badge]:
+    """Compliance badges of the posts whose news items are under a grant."""
+    under = app.store.news_grant_names(sorted({p.news_item_id for p in posts}))
+    shown = [p for p in posts if under.get(p.news_item_id)]
+    return Checker(app, _).badges(shown) if shown else {}
+
+
+def card(
+    app: Visibility,
+    post: PostView,
+    actor: Actor,
+    *,
+    slots: int = 0,
+    badge: Badge | None = None,
+) -> PostCard:
     size = measure(post.kind, post.body)
     actions = allowed_actions(post, actor)
     problem = None
@@ -108,4 +126,5 @@ def card(app: Visibility, post: PostView, actor: Actor, *, slots: int = 0) -> Po
         links_to=(
             None if post.link_post_id is None else app.store.get_post(post.link_post_id).channel
         ),
+        badge=badge,
     )

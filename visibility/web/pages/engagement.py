@@ -36,6 +36,7 @@ def engagement(
     start: str = "",
     end: str = "",
     channel: str = "",
+    grant: str = "",
 ) -> Response:
     _ = translate_for(request)
     clock = Clock(app.config.organisation.timezone)
@@ -46,7 +47,7 @@ def engagement(
         raise UserError(_("Choose a period of at most {days} days.", days=MAX_DAYS))
     first, last = first_day.isoformat(), last_day.isoformat()
     period = parse_period(first, last, app.config.organisation.timezone)
-    report = build_report(app, period, channel=channel or None)
+    report = build_report(app, period, channel=channel or None, grant=grant or None)
     over_time = news_chart = None
     if not report.empty:
         # reports.drawing escapes every text it puts in an SVG; nothing else is marked safe.
@@ -77,6 +78,8 @@ def engagement(
         last=last,
         channel=channel,
         channels=[c.name for c in app.config.channels],
+        grant=grant,
+        grants=[g.name for g in app.store.grants()],
         over_time=over_time,
         news_chart=news_chart,
         figures=FIGURES,

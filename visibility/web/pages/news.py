@@ -12,7 +12,7 @@ from visibility.errors import UserError
 from visibility.news.model import SourceFormat
 from visibility.queue.views import PostView
 from visibility.web.limits import limit_message, over_limit, too_large
-from visibility.web.pages.cards import card
+from visibility.web.pages.cards import badges, card
 from visibility.web.pages.common import (
     App,
     Editor,
@@ -24,7 +24,7 @@ from visibility.web.pages.common import (
     see_other,
     translate_for,
 )
-from visibility.workflow import Added
+from visibility.workflow import Added, Visibility
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -52,8 +52,22 @@ def news_list(request: Request, app: App, actor: Editor) -> Response:
     return render(request, "news_list.html", actor=actor, nav="news", items=items, posts=by_item)
 
 
+def _running(app: Visibility) -> list[str]:
+    """Grants running today: the ones an item is likely to be under."""
+    from visibility.web.api_grants import today
+
+    day = today(app)
+    return [g.name for g in app.store.grants() if g.active_on(day)]
+
+
+def _grant_names(request: Request, app: Visibility, names: list[str] | None) -> list[str]:
+    from visibility.web.api import known_grants
+
+    return known_grants(request, app, [n for n in names or [] if n.strip()])
+
+
 @router.get("/news/new")
-def news_new(request: Request, actor: Editor) -> Response:
+def news_new(request: Request, app: App, actor: Editor) -> Response:
     return render(
         request,
         "news_new.html",
@@ -65,6 +79,8 @@ def news_new(request: Request, actor: Editor) -> Response:
         chosen_format="text",
         language="",
         canonical_url="",
+        grants=_running(app),
+        chosen_grants=[],
     )
 
 
@@ -91,6 +107,7 @@ def news_add(
     format: Annotated[str, Form(max_length=20)] = "text",
     language: Annotated[str, Form(max_length=10)] = "",
     canonical_url: Annotated[str, Form(max_length=2000)] = "",
+    grants: Annotated[list[str] | None, Form(max_length=20)] = None,
 ) -> Response:
     _ = translate_for(request)
     url = canonical_url.strip() or None
@@ -110,6 +127,8 @@ def news_add(
             chosen_format=format,
             language=language,
             canonical_url=canonical_url,
+            grants=_running(app),
+            chosen_grants=grants or [],
         )
 
     if over_limit(request, text):
@@ -128,6 +147,7 @@ def news_add(
             language=language.strip() or None,
             canonical_url=url,
             author=actor.username,
+            grants=_grant_names(request, app, grants),
         )
     except UserError as exc:
         return form_again(422, str(exc))
@@ -142,6 +162,7 @@ async def news_upload(
     actor: Editor,
     file: Annotated[UploadFile, File()],
     language: Annotated[str, Form(max_length=10)] = "",
+    grants: Annotated[list[str] | None, Form(max_length=20)] = None,
 ) -> Response:
     _ = translate_for(request)
     data = await file.read(app.settings.max_news_bytes + 1)
@@ -154,6 +175,7 @@ async def news_upload(
         source=file.filename or "upload",
         language=language.strip() or None,
         author=actor.username,
+        grants=_grant_names(request, app, grants),
     )
     audit(app, actor, "news.upload", f"news {result.news.id}", result.news.title)
     return _added(request, result)
@@ -163,5 +185,23 @@ async def news_upload(
 def news_item(request: Request, app: App, actor: Editor, news_id: Id) -> Response:
     news = app.store.get_news(news_id)
     posts = app.store.list_posts(news_item_id=news_id)
-    cards = [card(app, p, actor, slots=4) for p in posts]
-    return render(request, "news_item.html", actor=actor, nav="news", news=news, cards=cards)
+    found = badges(app, posts, translate_for(request))
+    cards = [card(app, p, actor, slots=4, badge=found.get(p.id)) for p in posts]
+    under = app.grants_of(news_id)
+    running = set(_running(app))
+    every = app.store.grants()
+    others = [g for g in every if g.name not in {u.name for u in under}]
+    others.sort(key=lambda g: g.name not in running)  # running ones first
+    return render(
+        request,
+        "news_item.html",
+        actor=actor,
+        nav="news",
+        news=news,
+        cards=cards,
+        under=under,
+        other_grants=others,
+        running=running,
+        suggestions=app.suggest_grants(news),
+        donors={g.name: g.donor_name for g in every},
+    )

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request, Response
 
 from visibility.errors import UserError
+from visibility.queue.states import APPROVE
+from visibility.web.grant_words import Checker
 from visibility.web.pages.common import (
     App,
     Approver,
@@ -71,10 +73,30 @@ def edit(
 
 
 @router.post("/posts/{post_id}/approve")
-def approve(request: Request, app: App, actor: Approver, post_id: Id, back: Back = "/") -> Response:
-    app.approve(post_id, by=actor.username)
-    audit(app, actor, "post.approve", f"post {post_id}")
+def approve(
+    request: Request,
+    app: App,
+    actor: Approver,
+    post_id: Id,
+    back: Back = "/",
+    override_reason: Annotated[str | None, Form(max_length=500)] = None,
+) -> Response:
     _ = translate_for(request)
+    reason = None if override_reason is None else " ".join(override_reason.split())
+    post = app.store.get_post(post_id)
+    if override_reason is not None and not reason:
+        raise UserError(_("Say why the post may go without what is missing."))
+    if APPROVE.allowed_from(post.status):
+        compliance = app.compliance(post)
+        if compliance.missing and not reason:
+            how = _("Give a reason for the exception to approve it anyway.")
+            raise UserError(Checker(app, _).refusal(post, compliance, how))
+        if reason and not compliance.missing:
+            reason = None  # fixed meanwhile: an ordinary approval
+    app.approve(post_id, by=actor.username, override=reason)
+    audit(app, actor, "post.approve", f"post {post_id}", reason and f"exception: {reason}")
+    if reason:
+        return _done(request, back, _("Post {id} approved as an exception.", id=post_id))
     return _done(request, back, _("Post {id} approved.", id=post_id))
 
 

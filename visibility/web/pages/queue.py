@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from visibility.errors import UserError
 from visibility.queue.states import PostStatus
 from visibility.queue.views import NewsView, PostView
-from visibility.web.pages.cards import PostCard, card
+from visibility.web.pages.cards import PostCard, badges, card
 from visibility.web.pages.common import App, Editor, PageRoute, render, translate_for
 from visibility.workflow import Visibility
 
@@ -44,7 +44,8 @@ def queue(
         app.config.channel(channel)  # an unknown name is explained, not ignored
     posts = app.store.list_posts(status=wanted, channel=channel or None, limit=500)
     posts.sort(key=lambda p: (p.status not in _ATTENTION_STATUSES, -p.id))
-    cards: list[PostCard] = [card(app, p, actor) for p in posts]
+    found = badges(app, posts, _)
+    cards: list[PostCard] = [card(app, p, actor, badge=found.get(p.id)) for p in posts]
     counts = app.store.count_by_status()
     return render(
         request,
@@ -66,9 +67,10 @@ def queue(
 @router.get("/inbox")
 def inbox(request: Request, app: App, actor: Editor) -> Response:
     drafts = app.store.list_posts(status=[PostStatus.DRAFT], limit=1000)
+    found = badges(app, drafts, translate_for(request))
     grouped: dict[int, list[PostCard]] = defaultdict(list)
     for post in drafts:
-        grouped[post.news_item_id].append(card(app, post, actor))
+        grouped[post.news_item_id].append(card(app, post, actor, badge=found.get(post.id)))
     return render(
         request,
         "inbox.html",
