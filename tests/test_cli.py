@@ -146,7 +146,7 @@ def test_news_add_derives_three_linked_drafts(run: Run) -> None:
 
     website = posts["website"]
     assert website["link_post_id"] is None
-    assert website["title"] == data["news_item"]["title"]
+    assert website["title"] == data["news_item"]["social_title"]  # sentence case
     for kind in ("facebook", "twitter"):
         assert posts[kind]["link_post_id"] == website["id"]
         assert "{link}" in posts[kind]["body"]

@@ -32,7 +32,8 @@ def test_one_draft_per_channel_with_the_article_link_placeholder(sample: ParsedN
     cfg = config()
     website, facebook, twitter = derive_posts(sample, cfg.channels, cfg.organisation)
     assert (website.kind, facebook.kind, twitter.kind) == ("website", "facebook", "twitter")
-    assert website.title == sample.title  # all capitals kept for the website
+    # Sentence case on the website too: staff keep the capitals with one edit.
+    assert sample.title.isupper() and website.title == sample.social_title
     assert website.body.startswith(sample.body_html[:40])
     assert website.excerpt and len(website.excerpt) <= 300
     assert not website.links_to_article
@@ -178,3 +179,28 @@ def test_a_thread_channel_takes_long_tweets() -> None:
     with pytest.raises(ValidationError, match="X allows 280"):
         check_post(post_id=1, kind="twitter", body=body, title=None, required_link=None)
     check_post(post_id=1, kind="twitter", body=body, title=None, required_link=None, thread=True)
+
+
+def test_hashtags_and_name_per_language_and_script(sample: ParsedNews) -> None:
+    cfg = config(
+        name="Qendra Burimore",
+        hashtags=["#ShoqëriaCivile"],
+        hashtags_by_language={"sr": ["#CivilnoDruštvo"], "sr-Cyrl": ["#ЦивилноДруштво"]},
+        name_by_language={"sr": "Resursni centar"},
+    )
+    latin = replace(sample, language="sr", title="Poziv", social_title="Poziv", lead="Vest.")
+    cyrillic = replace(sample, language="sr", title="Позив", social_title="Позив", lead="Вест.")
+    for news, tag in (
+        (sample, "#ShoqëriaCivile"),
+        (latin, "#CivilnoDruštvo"),
+        (cyrillic, "#ЦивилноДруштво"),
+    ):
+        facebook = derive_posts(news, cfg.channels, cfg.organisation)[1]
+        assert facebook.body.endswith(tag), (news.language, facebook.body[-40:])
+    assert cfg.organisation.name_in("sr-Cyrl") == "Resursni centar"
+    assert cfg.organisation.name_in("sq") == "Qendra Burimore"
+
+
+def test_a_language_key_that_is_not_a_language_is_refused() -> None:
+    with pytest.raises(ConfigError, match="'serbian' is not a language"):
+        config(hashtags_by_language={"serbian": ["#x"]})

@@ -166,7 +166,7 @@ def test_the_sample_goes_out_to_a_real_wordpress_facebook_and_x(
     article = answer.json()
     assert article["link"] == article_url
     assert article["status"] == "publish"
-    assert article["title"]["raw"] == app.store.get_news(1).title
+    assert article["title"]["raw"] == app.store.get_news(1).social_title
     assert "Qendra Burimore për Shoqërinë Civile" in article["content"]["raw"]
     tags = requests.get(
         real_wordpress.rest_url("/wp/v2/tags"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -187,25 +186,8 @@ class AlertHook(Emulator):
         return Response(204)
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Any, list[Any]]]:
-    aiosmtpd = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is a test dependency")
-    received: list[Any] = []
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            received.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as probe:  # a free port: the controller cannot take port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = aiosmtpd.Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield controller, received
-    finally:
-        controller.stop()
+# The ``smtp`` fixture (a local SMTP server, aiosmtpd) is in conftest.py: review notices
+# use it too (tests/test_review.py).
 
 
 def test_alerts_go_out_once_per_cause_by_mail_and_webhook(

@@ -71,7 +71,7 @@ def test_due_posts_are_published_in_order_with_the_article_link(app: Visibility)
     (article,) = read_outbox(data_dir, "website")
     (fb,) = read_outbox(data_dir, "facebook")
     (tweet,) = read_outbox(data_dir, "twitter")
-    assert article["title"] == app.store.get_news(1).title
+    assert article["title"] == app.store.get_news(1).social_title
     assert str(article["url"]) in str(fb["body"]) and str(article["url"]) in str(tweet["body"])
     assert "{link}" not in str(tweet["body"])
     assert weighted_length(str(tweet["body"])) <= 280

@@ -1,5 +1,6 @@
 """Alerts staff will see: a post failed, an account needs re-authorisation, a scheduler
-stopped. Sent by e-mail (SMTP) and/or to a webhook, at most once per cause.
+stopped. Sent by e-mail (SMTP, ``send_mail``, which review notices use too) and/or
+to a webhook, at most once per cause.
 
 Causes are found in the database, not in one worker's memory, so any running
 worker tells about any other (a scheduler that died cannot tell about
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -24,6 +25,28 @@ from visibility.queue.store import Store
 from visibility.queue.types import utcnow
 
 log = logging.getLogger(__name__)
+
+
+def send_mail(settings: Settings, recipients: Sequence[str], subject: str, text: str) -> None:
+    """One plain-text e-mail through the configured SMTP server (``VISIBILITY_SMTP_*``).
+
+    Alerts and review notices (``visibility.review``) both go this way. Raises
+    ``OSError`` or ``smtplib.SMTPException`` when it cannot be sent.
+    """
+    s = settings
+    if not s.smtp_host:
+        raise smtplib.SMTPException("no SMTP server is configured (VISIBILITY_SMTP_HOST)")
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = s.alert_from or f"visibility@{s.smtp_host}"
+    message["To"] = ", ".join(recipients)
+    message.set_content(text)
+    with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30) as smtp:
+        if s.smtp_starttls:
+            smtp.starttls()
+        if s.smtp_username and s.smtp_password:
+            smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
+        smtp.send_message(message)
 
 
 @dataclass(frozen=True)
@@ -110,17 +133,7 @@ class Alerter:
     def send(self, alert: Alert) -> None:
         s = self.settings
         if s.smtp_host and s.alert_recipients:
-            message = EmailMessage()
-            message["Subject"] = alert.subject
-            message["From"] = s.alert_from or f"visibility@{s.smtp_host}"
-            message["To"] = ", ".join(s.alert_recipients)
-            message.set_content(alert.text)
-            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30) as smtp:
-                if s.smtp_starttls:
-                    smtp.starttls()
-                if s.smtp_username and s.smtp_password:
-                    smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
-                smtp.send_message(message)
+            send_mail(s, s.alert_recipients, alert.subject, alert.text)
         if s.alert_webhook_url:
             answer = self.session.post(
                 s.alert_webhook_url,

@@ -31,6 +31,7 @@ from visibility.queue.states import PostStatus
 from visibility.queue.store import Store
 from visibility.queue.types import utcnow
 from visibility.queue.views import PostView, Sent
+from visibility.review import ReviewWork
 
 __all__ = ["Added", "ChannelCheck", "FeedImport", "Visibility", "language_code", "parse_when"]
 
@@ -77,7 +78,7 @@ def parse_when(text: str, tz_name: str) -> datetime:
 PAST_GRACE = timedelta(minutes=5)
 
 
-class Visibility(NewsIntake):
+class Visibility(ReviewWork, NewsIntake):
     """The application: settings, channels and the queue store."""
 
     def __init__(self, settings: Settings, config: AppConfig, engine: Engine) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +22,9 @@ from visibility.accounts.passwords import (
 )
 from visibility.accounts.roles import Role
 from visibility.errors import ConflictError, NotFoundError, UserError
+from visibility.i18n import DEFAULT_LANGUAGE, translate
 from visibility.queue.models import ApiToken, AuditEntry, User
 from visibility.queue.types import utcnow
-from visibility.web.i18n import DEFAULT_LANGUAGE, translate
 
 TOKEN_PREFIX = "vis_"  # noqa: S105  (a prefix, not a secret)
 
@@ -39,6 +40,7 @@ class Actor:
     # For a signed-in user: the user's session version when this was read, which
     # a session must carry to stay valid (0 for token actors, who have none).
     session_version: int = 0
+    language: str | None = None  # the pages' language the person chose
 
     @property
     def label(self) -> str:
@@ -54,6 +56,29 @@ class UserView:
     active: bool
     created_at: datetime
     last_login_at: datetime | None
+    email: str | None = None  # where review notices go; None: none are sent
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where to tell a person something by e-mail, in their language."""
+
+    username: str
+    email: str
+    language: str
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_email(value: str | None) -> str | None:
+    """An e-mail address as given (trimmed), None for none, or a ``UserError``."""
+    if value is None or not value.strip():
+        return None
+    address = value.strip()
+    if len(address) > 320 or not _EMAIL.match(address):
+        raise UserError("that is not an e-mail address: write it as name@example.org")
+    return address
 
 
 @dataclass(frozen=True)
@@ -76,6 +101,7 @@ def _user_view(row: User) -> UserView:
         active=row.active,
         created_at=row.created_at,
         last_login_at=row.last_login_at,
+        email=row.email,
     )
 
 
@@ -106,9 +132,16 @@ class AccountStore:
     # -- users ----------------------------------------------------------------
 
     def add_user(
-        self, username: str, *, password: str, role: Role, display_name: str | None = None
+        self,
+        username: str,
+        *,
+        password: str,
+        role: Role,
+        display_name: str | None = None,
+        email: str | None = None,
     ) -> UserView:
         username = username.strip().lower()
+        address = clean_email(email)
         if (
             not username
             or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
@@ -128,6 +161,7 @@ class AccountStore:
             display_name=(display_name or username).strip(),
             password_hash=hashed,
             role=role.value,
+            email=address,
         )
         try:
             with self._session() as session:
@@ -167,6 +201,37 @@ class AccountStore:
                 row.role = role.value
                 row.session_version += 1
         return self.get_user(username)
+
+    def set_email(self, username: str, email: str | None) -> UserView:
+        """Set (or with None, remove) where a person's review notices go."""
+        address = clean_email(email)
+        with self._session() as session:
+            done = session.execute(
+                update(User).where(col(User.username) == username).values(email=address)
+            )
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                raise _no_such_user()
+        return self.get_user(username)
+
+    def contacts(
+        self, *, usernames: Sequence[str] = (), roles: Sequence[Role] = ()
+    ) -> list[Contact]:
+        """Active people with an e-mail address: these ``usernames``, or everyone of ``roles``."""
+        stmt = (
+            select(User)
+            .where(col(User.active).is_(True))
+            .where(col(User.email).is_not(None))
+            .order_by(col(User.username))
+        )
+        if usernames:
+            stmt = stmt.where(col(User.username).in_(list(usernames)))
+        if roles:
+            stmt = stmt.where(col(User.role).in_([r.value for r in roles]))
+        with self._session() as session:
+            return [
+                Contact(u.username, u.email or "", u.language or DEFAULT_LANGUAGE)
+                for u in session.exec(stmt)
+            ]
 
     def set_active(self, username: str, active: bool) -> UserView:
         """Activate or deactivate; deactivating signs the user out everywhere."""
@@ -224,6 +289,7 @@ class AccountStore:
                 row.display_name,
                 Role(row.role),
                 session_version=row.session_version,
+                language=row.language,
             )
 
     def actor(self, username: str, session_version: int) -> Actor | None:
@@ -241,6 +307,7 @@ class AccountStore:
                 row.display_name,
                 Role(row.role),
                 session_version=row.session_version,
+                language=row.language,
             )
 
     # -- API tokens -------------------------------------------------------------
@@ -310,6 +377,13 @@ class AccountStore:
             # The narrower of the token's role and its user's current role.
             role = min(Role(api_token.role), Role(user.role), key=lambda r: r.rank)
             return Actor(user.username, user.display_name, role, token=api_token.name)
+
+    def set_language(self, username: str, language: str) -> None:
+        """Remember the pages' language a person chose, for their next sign-in."""
+        with self._session() as session:
+            session.execute(
+                update(User).where(col(User.username) == username).values(language=language)
+            )
 
     def revoke_token(self, username: str, name: str) -> None:
         user = self.get_user(username)

@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from visibility.accounts.roles import Role, parse_role
+from visibility.accounts.store import clean_email
 from visibility.cli.common import JsonOpt, open_visibility, out, print_json
 from visibility.errors import UserError
-from visibility.web.i18n import DEFAULT_LANGUAGE, translate
+from visibility.i18n import DEFAULT_LANGUAGE, translate
 
 # Registered on the root command by visibility.cli.app, with `serve`.
 users_app = typer.Typer(help="People who sign in to the web interface.", no_args_is_help=True)
@@ -37,13 +38,20 @@ def users_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    email: Annotated[
+        str | None,
+        typer.Option(help="Where review notices go (posts sent back, posts to approve)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a user (`visibility users add ardita --role admin` creates the first admin)."""
     parsed = parse_role_or_fail(role)
+    clean_email(email)  # a typo is found before the password is asked for
     password = _read_password(password_stdin)
     with open_visibility() as v:
-        user = v.accounts.add_user(username, password=password, role=parsed, display_name=name)
+        user = v.accounts.add_user(
+            username, password=password, role=parsed, display_name=name, email=email
+        )
         v.accounts.audit("cli", "user.add", f"user {user.username}", user.role.value)
         if as_json:
             print_json({"username": user.username, "role": user.role.value})
@@ -71,6 +79,7 @@ def users_list(as_json: JsonOpt = False) -> None:
                         "name": u.display_name,
                         "role": u.role.value,
                         "active": u.active,
+                        "email": u.email,
                     }
                     for u in users
                 ]
@@ -78,7 +87,25 @@ def users_list(as_json: JsonOpt = False) -> None:
             return
         for user in users:
             state = "" if user.active else " (deactivated)"
-            out.print(f"{user.username}  {user.role.value}  {user.display_name}{state}")
+            email = f"  <{user.email}>" if user.email else ""
+            out.print(f"{user.username}  {user.role.value}  {user.display_name}{email}{state}")
+
+
+@users_app.command("set-email")
+def users_set_email(
+    username: str,
+    email: Annotated[
+        str | None, typer.Argument(help="The address; leave it out to remove the address.")
+    ] = None,
+) -> None:
+    """Set where a user's review notices go (posts sent back to them, posts to approve)."""
+    with open_visibility() as v:
+        user = v.accounts.set_email(username, email)
+        v.accounts.audit("cli", "user.email", f"user {user.username}", user.email)
+        if user.email:
+            out.print(f"review notices for {user.username} go to {user.email}")
+        else:
+            out.print(f"{user.username} gets no review notices by e-mail")
 
 
 @users_app.command("set-role")

@@ -37,13 +37,26 @@ def posts_list(
     ] = None,
     channel: Annotated[str | None, typer.Option(help="Only this channel account.")] = None,
     news: Annotated[int | None, typer.Option(help="Only posts of this news item.")] = None,
+    returned_to: Annotated[
+        str | None,
+        typer.Option(
+            "--returned-to",
+            help="Only drafts sent back to this person and not yet resubmitted or approved "
+            "(newest first).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List posts with their status and schedule."""
     with open_visibility() as v:
         if channel is not None:
             v.config.channel(channel)
-        posts = v.store.list_posts(status=_status(status), channel=channel, news_item_id=news)
+        if returned_to is not None:
+            if status or channel is not None or news is not None:
+                raise UserError("--returned-to lists on its own: leave out the other filters")
+            posts = v.store.returned_to(returned_to.strip())
+        else:
+            posts = v.store.list_posts(status=_status(status), channel=channel, news_item_id=news)
         if as_json:
             checked = v.compliance_of(posts)
             print_json([post_dict(v, p.id, checked) for p in posts])
@@ -59,18 +72,27 @@ def posts_list(
 
 @posts_app.command("show")
 def posts_show(post_id: int, as_json: JsonOpt = False) -> None:
-    """Show a post in full, with every publish attempt."""
+    """Show a post in full, with its review trail and every publish attempt."""
     with open_visibility() as v:
         post = v.store.get_post(post_id)
         attempts = v.store.attempts(post_id)
+        comments = v.store.comments(post_id)
         if as_json:
-            print_json({**post_dict(v, post_id), "attempt_log": [a.to_dict() for a in attempts]})
+            print_json(
+                {
+                    **post_dict(v, post_id),
+                    "comments": [c.to_dict() for c in comments],
+                    "attempt_log": [a.to_dict() for a in attempts],
+                }
+            )
             return
         article = None if post.link_post_id is None else v.store.get_post(post.link_post_id)
         out.print(render.post_detail(post, v.channel_of(post), v.waiting_reason(post), article))
         compliance = v.compliance(post)
         if compliance.status != "no_rules":
             out.print(render.compliance_lines(compliance))
+        if comments:
+            out.print(render.comments_table(comments))
         if attempts:
             out.print(render.attempts_table(attempts))
 
@@ -223,3 +245,55 @@ def posts_resend(
             print_json(post_dict(v, post.id))
             return
         out.print(f"post {post.id} will be sent again now")
+
+
+@posts_app.command("return")
+def posts_return(
+    post_id: int,
+    by: Annotated[str, typer.Option("--by", help="Who sends it back (an approver).")],
+    comment: Annotated[
+        str, typer.Option(help="What the author should change (required, up to 1000 characters).")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a post back to draft for its author, with a comment (kept in its review trail)."""
+    with open_visibility() as v:
+        post = v.return_post(post_id, by=by, comment=comment)
+        if as_json:
+            print_json(post_dict(v, post.id))
+            return
+        to = f" to {post.returned_to}" if post.returned_to else " (it has no author to tell)"
+        out.print(f"post {post.id} sent back{to}; it is a draft again")
+
+
+@posts_app.command("resubmit")
+def posts_resubmit(
+    post_id: int,
+    by: Annotated[str, typer.Option("--by", help="Who resubmits it.")],
+    comment: Annotated[
+        str | None, typer.Option(help="A reply to the approver's comment (optional).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A post sent back is ready for approval again (after editing it)."""
+    with open_visibility() as v:
+        post = v.resubmit(post_id, by=by, comment=comment)
+        if as_json:
+            print_json(post_dict(v, post.id))
+            return
+        out.print(f"post {post.id} waits for approval again")
+
+
+@posts_app.command("comments")
+def posts_comments(post_id: int, as_json: JsonOpt = False) -> None:
+    """A post's review trail: sent back with comments, resubmitted, oldest first."""
+    with open_visibility() as v:
+        comments = v.store.comments(post_id)
+        if as_json:
+            print_json([c.to_dict() for c in comments])
+            return
+        if not comments:
+            v.store.get_post(post_id)  # no such post: say so, not "no comments"
+            out.print(f"post {post_id} has no comments")
+            return
+        out.print(render.comments_table(comments))

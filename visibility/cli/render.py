@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from visibility.derive.limits import Measure
     from visibility.grants.model import Compliance
 from visibility.queue.models import ChannelAccount
-from visibility.queue.views import AttemptView, NewsView, PostView
+from visibility.queue.views import AttemptView, CommentView, NewsView, PostView
 
 _STATUS_STYLE = {
     "draft": "yellow",
@@ -127,6 +127,9 @@ def post_detail(
     head.add_row("length", str(measured(post)))
     if post.approved_by:
         head.add_row("approved by", f"{post.approved_by} at {post.approved_at:%Y-%m-%d %H:%M} UTC")
+    if post.returned_at is not None:
+        to = f" to {post.returned_to}" if post.returned_to else ""
+        head.add_row("sent back", f"{to.strip() or 'yes'} at {post.returned_at:%Y-%m-%d %H:%M} UTC")
     if waiting:
         head.add_row("waiting", waiting)
     if post.external_id:
@@ -173,6 +176,24 @@ def attempts_table(attempts: Sequence[AttemptView]) -> Table:
             attempt.worker,
             attempt.outcome or "in flight",
             attempt.error or attempt.external_id or "",
+        )
+    return table
+
+
+_COMMENT_KIND = {"returned": "sent back", "resubmitted": "resubmitted", "note": "note"}
+
+
+def comments_table(comments: Sequence[CommentView]) -> Table:
+    """A post's review trail, oldest first."""
+    table = Table(title="review")
+    for column in ("when (UTC)", "who", "what", "comment"):
+        table.add_column(column, overflow="fold")
+    for comment in comments:
+        table.add_row(
+            f"{comment.at:%Y-%m-%d %H:%M}",
+            comment.by,
+            _COMMENT_KIND.get(comment.kind, comment.kind),
+            comment.text,
         )
     return table
 

@@ -8,6 +8,7 @@ values come from the environment or from files in the secrets folder.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,30 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+def _clean_hashtags(value: list[str]) -> list[str]:
+    tags = []
+    for tag in value:
+        tag = tag.strip()
+        if not tag.startswith("#"):
+            tag = "#" + tag
+        if len(tag) < 2 or any(ch.isspace() for ch in tag):
+            raise ValueError(f"hashtag {tag!r} must be one word, e.g. '#CivilSociety'")
+        tags.append(tag)
+    return tags
+
+
+def _language_keys(value: dict[str, Any]) -> dict[str, Any]:
+    for key in value:
+        if not _LANGUAGE_KEY.fullmatch(key):
+            raise ValueError(
+                f"{key!r} is not a language: use a two-letter code (sq, sr, en) or sr-Latn, sr-Cyrl"
+            )
+    return value
+
+
+_LANGUAGE_KEY = re.compile(r"[a-z]{2}(-(Latn|Cyrl))?")
+
+
 class OrganisationConfig(BaseModel):
     """Defaults for every channel, and words that titles must keep as written."""
 
@@ -60,11 +85,45 @@ class OrganisationConfig(BaseModel):
     )
     funding_disclaimer: str | None = None
     hashtags: list[str] = Field(default_factory=list)
+    hashtags_by_language: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Hashtags for items in one language (sq, sr, en; sr-Latn or sr-Cyrl "
+        "for one script), instead of `hashtags`.",
+    )
+    name_by_language: dict[str, str] = Field(
+        default_factory=dict, description="The organisation's name in each language."
+    )
 
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
         return _check_timezone(value)
+
+    @field_validator("hashtags")
+    @classmethod
+    def _hashtags(cls, value: list[str]) -> list[str]:
+        return _clean_hashtags(value)
+
+    @field_validator("hashtags_by_language")
+    @classmethod
+    def _hashtags_by_language(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {k: _clean_hashtags(v) for k, v in _language_keys(value).items()}
+
+    @field_validator("name_by_language")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        return _language_keys(value)
+
+    def name_in(self, tag: str) -> str:
+        """The organisation's name for an item in ``tag`` (``sr-Cyrl``, then ``sr``)."""
+        return pick_for_language(self.name_by_language, tag) or self.name
+
+
+def pick_for_language(values: Mapping[str, Any], tag: str) -> Any:
+    """The value for a language tag: ``sr-Cyrl`` first, then ``sr``; None when neither."""
+    if tag in values:
+        return values[tag]
+    return values.get(tag.split("-")[0])
 
 
 class PacingConfig(BaseModel):
@@ -102,6 +161,7 @@ class ChannelConfig(BaseModel):
     timezone: str | None = None
     slots: list[str] = Field(default_factory=lambda: list(DEFAULT_SLOTS))
     hashtags: list[str] | None = None
+    hashtags_by_language: dict[str, list[str]] | None = None
     template: Path | None = None
     secrets: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
@@ -127,17 +187,16 @@ class ChannelConfig(BaseModel):
     @field_validator("hashtags")
     @classmethod
     def _hashtags(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _clean_hashtags(value)
+
+    @field_validator("hashtags_by_language")
+    @classmethod
+    def _hashtags_by_language(
+        cls, value: dict[str, list[str]] | None
+    ) -> dict[str, list[str]] | None:
         if value is None:
             return None
-        tags = []
-        for tag in value:
-            tag = tag.strip()
-            if not tag.startswith("#"):
-                tag = "#" + tag
-            if len(tag) < 2 or any(ch.isspace() for ch in tag):
-                raise ValueError(f"hashtag {tag!r} must be one word, e.g. '#CivilSociety'")
-            tags.append(tag)
-        return tags
+        return {k: _clean_hashtags(v) for k, v in _language_keys(value).items()}
 
 
 class FeedConfig(BaseModel):
@@ -181,10 +240,17 @@ class Channel:
     options: Mapping[str, Any]
     pacing: PacingConfig = field(default_factory=PacingConfig)
     link_from: str | None = None  # the website channel whose article posts here link to
+    # Hashtags for items in one language (tag: sq, sr, sr-Cyrl, ...), instead of ``hashtags``.
+    hashtags_by_language: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def timezone(self) -> str:
         return self.tz.key
+
+    def hashtags_for(self, tag: str) -> tuple[str, ...]:
+        """The hashtags for an item in ``tag``: its script's, its language's, else all's."""
+        found = pick_for_language(self.hashtags_by_language, tag)
+        return self.hashtags if found is None else tuple(found)
 
 
 @dataclass(frozen=True)
@@ -355,6 +421,14 @@ def parse_channels(
                 options=options,
                 pacing=cfg.pacing,
                 link_from=cfg.link_from,
+                hashtags_by_language={
+                    k: tuple(v)
+                    for k, v in (
+                        cfg.hashtags_by_language
+                        if cfg.hashtags_by_language is not None
+                        else org.hashtags_by_language
+                    ).items()
+                },
             )
         )
     websites = {c.name for c in channels if c.post_kind == "website"}

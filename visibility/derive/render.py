@@ -4,7 +4,8 @@ Templates see the news item's fields (``title``, ``social_title``, ``lead``,
 ``paragraphs``, ``body_html``, ``dateline_date``, ``dateline_place``,
 ``contact_email``), ``link`` (the article's URL, or the ``{link}``
 placeholder while the article is still waiting to be published),
-``hashtags``, ``organisation`` and ``funding_disclaimer``. Tweet templates
+``hashtags`` and ``organisation`` (both in the item's language and script
+when the file gives them per language) and ``funding_disclaimer``. Tweet templates
 also get ``fit(text)``: the one part of the tweet that may be shortened, at a
 sentence or word boundary, so the whole tweet fits X's weighted limit.
 """
@@ -146,8 +147,8 @@ def derive_posts(
             "contact_email": news.contact_email,
             "language": news.language,
             "link": link,
-            "hashtags": list(channel.hashtags),
-            "organisation": organisation.name,
+            "hashtags": list(channel.hashtags_for(tag)),
+            "organisation": organisation.name_in(tag),
             "funding_disclaimer": organisation.funding_disclaimer,
             "channel": channel.name,
         }
@@ -164,7 +165,9 @@ def derive_posts(
                 Draft(
                     channel=channel.name,
                     kind="website",
-                    title=news.title,
+                    # Sentence case like the social posts: a press release's
+                    # title in capitals reads as shouting on a website.
+                    title=news.social_title,
                     body=body,
                     excerpt=excerpt(news.lead),
                     link_url=news.canonical_url,

@@ -77,6 +77,8 @@ class Post(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("news_item_id", "channel_id", name="uq_post_news_channel"),
         Index("ix_post_due", "status", "scheduled_at"),
+        # "Returned to me": one person's returned drafts, newest first.
+        Index("ix_post_returned", "returned_to", "returned_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -122,8 +124,28 @@ class Post(SQLModel, table=True):
     override_reason: str | None = Field(default=None, sa_type=Text)
     override_by: str | None = Field(default=None, max_length=200)
     override_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Sent back by an approver (the comment is in post_comment): to whom (the
+    # author then) and when; both cleared when it is approved or resubmitted.
+    returned_to: str | None = Field(default=None, max_length=200)
+    returned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PostComment(SQLModel, table=True):
+    """A line of a post's review trail: sent back with a comment, resubmitted, or a note.
+
+    Rows are only added, never changed: the trail is what was said, in order.
+    """
+
+    __tablename__ = "post_comment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    by: str = Field(max_length=200)
+    kind: str = Field(max_length=16)  # returned | resubmitted | note
+    text: str = Field(sa_type=Text)
 
 
 class NewsImage(SQLModel, table=True):
@@ -194,6 +216,10 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Stored in each session at sign-in; raising it ends every session at once.
     session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The pages' language the person chose (en, sq, sr-Latn, sr-Cyrl); None: the browser's.
+    language: str | None = Field(default=None, max_length=8)
+    # Where review notices go (a post sent back, a post waiting for approval); optional.
+    email: str | None = Field(default=None, max_length=320)
 
 
 class ApiToken(SQLModel, table=True):
@@ -283,6 +309,7 @@ __all__ = [
     "EngagementSnapshot",
     "NewsItem",
     "Post",
+    "PostComment",
     "PublishAttempt",
     "User",
     "Worker",

@@ -4,7 +4,9 @@ retry, hold, and settle a post in doubt (confirm or resend).
 Each change is one guarded move (``StoreCore._move``): it applies only from the
 states ``visibility.queue.states`` allows, and a refused move says why in
 words. Edits send an approved or scheduled post back to draft, so nothing is
-published that was not approved as it stands.
+published that was not approved as it stands. An edit keeps a post that was
+sent back in its author's "returned" list; approval takes it out
+(``visibility.queue.review``).
 """
 
 from __future__ import annotations
@@ -119,7 +121,13 @@ class PostWorkflow(StoreCore):
         """Approve; ``override``: the approver's reason to let a post go without an
         element its grants require (kept with the post until its text changes)."""
         now = utcnow()
-        values: dict[str, Any] = {"approved_by": by, "approved_at": now}
+        # Approval settles a review: the post leaves its author's "returned" list.
+        values: dict[str, Any] = {
+            "approved_by": by,
+            "approved_at": now,
+            "returned_to": None,
+            "returned_at": None,
+        }
         values |= {
             "override_reason": override,
             "override_by": by if override else None,

@@ -43,6 +43,10 @@ class Move:
 
 
 EDIT = Move("edit", frozenset({S.DRAFT, S.APPROVED, S.SCHEDULED}), S.DRAFT, "edited")
+# An approver sends a post back to its author with a comment (visibility.queue.review).
+RETURN = Move(
+    "return", frozenset({S.DRAFT, S.APPROVED, S.SCHEDULED}), S.DRAFT, "sent back to the author"
+)
 APPROVE = Move("approve", frozenset({S.DRAFT}), S.APPROVED, "approved")
 SCHEDULE = Move("schedule", frozenset({S.APPROVED, S.SCHEDULED}), S.SCHEDULED, "scheduled")
 CANCEL = Move(
@@ -67,6 +71,7 @@ RESEND = Move("resend", frozenset({S.IN_DOUBT}), S.SCHEDULED, "sent again")
 
 MOVES: tuple[Move, ...] = (
     EDIT,
+    RETURN,
     APPROVE,
     SCHEDULE,
     CANCEL,

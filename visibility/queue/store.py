@@ -7,6 +7,8 @@ with its contract in its docstring:
 - ``images``: news items' pictures and each post's ordered choice of them.
 - ``posts``: the workflow people drive (edit, approve, schedule, cancel,
   retry, hold, confirm, resend) and reading posts.
+- ``review``: sending a post back to its author with a comment, resubmitting
+  it, the review trail and each person's "returned to me" list.
 - ``claims``: the scheduler's claims under a lease, pacing, heartbeats and
   recovery.
 - ``outcomes``: recording what became of a claimed post, group commit
@@ -31,9 +33,11 @@ from visibility.queue.news import NewsQueries
 from visibility.queue.ops import OpsQueries
 from visibility.queue.outcomes import EngineOutcomes
 from visibility.queue.posts import PostWorkflow
+from visibility.queue.review import ReviewQueries
 from visibility.queue.views import (
     AttemptView,
     Claim,
+    CommentView,
     Draft,
     ImageView,
     NewImage,
@@ -46,6 +50,7 @@ from visibility.queue.views import (
 __all__ = [
     "AttemptView",
     "Claim",
+    "CommentView",
     "Draft",
     "ImageView",
     "NewImage",
@@ -60,6 +65,7 @@ __all__ = [
 class Store(
     NewsQueries,
     PostWorkflow,
+    ReviewQueries,
     EngineClaims,
     EngineOutcomes,
     EngagementQueries,

@@ -170,6 +170,24 @@ class PostView:
     override_reason: str | None = None
     override_by: str | None = None
     override_at: datetime | None = None
+    # Sent back by an approver and not yet approved or resubmitted: to whom, when.
+    returned_to: str | None = None
+    returned_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class CommentView:
+    """A line of a post's review trail (``kind``: returned, resubmitted or note)."""
+
+    id: int
+    post_id: int
+    at: datetime
+    by: str
+    kind: str
+    text: str
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))

@@ -18,7 +18,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from visibility import __version__
-from visibility.web import api, api_grants, api_images, docs, errors, health, pages
+from visibility.web import (
+    api,
+    api_grants,
+    api_images,
+    api_review,
+    docs,
+    errors,
+    health,
+    pages,
+)
 from visibility.web.security import HardenedFastAPI, LoginLimiter, session_key
 from visibility.workflow import Visibility
 
@@ -81,6 +90,7 @@ def create_app(visibility: Visibility, *, scheduler: bool = False) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_images.router)
     app.include_router(api_grants.router)
+    app.include_router(api_review.router)
     app.include_router(pages.router)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -56,7 +56,8 @@ def status_names(_: Translate) -> dict[str, str]:
 
 def either(words: Sequence[str], _: Translate) -> str:
     """``a``, ``a or b``, ``a or b or c``."""
-    return f" {_('or')} ".join(words)
+    either = _("or")
+    return f" {either} ".join(words)
 
 
 def _handles(grant: Grant, element: Element, kind: str) -> tuple[str, ...]:

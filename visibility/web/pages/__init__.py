@@ -19,11 +19,12 @@ from visibility.web.pages import (
     news,
     posts,
     queue,
+    review,
 )
 from visibility.web.pages.common import PageRoute
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-for _module in (auth, news, images, posts, queue, calendar, engagement, grants, admin):
+for _module in (auth, news, images, posts, review, queue, calendar, engagement, grants, admin):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 
-from visibility.web.deps import actor_of
+from visibility.web.deps import SESSION_USER, actor_of, app_of
 from visibility.web.i18n import LANGUAGES
 from visibility.web.pages.common import (
     PageRoute,
@@ -74,8 +74,14 @@ def sign_in_form(
                 {"Retry-After": seconds},
             )
         return again(_("Wrong user name or password."), exc.status_code)
-    if language in LANGUAGES:
-        request.session["lang"] = language  # signing in starts a fresh session
+    # Signing in starts a fresh session: the language the person chose before
+    # (remembered with them), else the one chosen on the sign-in page.
+    if actor.language in LANGUAGES:
+        request.session["lang"] = actor.language
+    elif language in LANGUAGES:
+        request.session["lang"] = language
+        app_of(request).accounts.set_language(actor.username, str(language))
+    _ = translate_for(request)
     flash(request, "ok", _("Signed in as {name}.", name=actor.display_name))
     return see_other(target)
 
@@ -105,4 +111,7 @@ def choose_language(
     # Changing the language is harmless, but still only from our own pages.
     if _csrf_ok(request, csrf_token) and lang in LANGUAGES:
         request.session["lang"] = lang
+        user = request.session.get(SESSION_USER)
+        if isinstance(user, str):
+            app_of(request).accounts.set_language(user, lang)  # remembered for next time
     return see_other(safe_back(back))

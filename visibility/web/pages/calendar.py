@@ -26,24 +26,10 @@ from visibility.web.pages.common import (
     render,
     translate_for,
 )
+from visibility.web.words import MONTHS, WEEKDAYS
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _UPCOMING = (PostStatus.SCHEDULED, PostStatus.PUBLISHING)
 
 

@@ -13,9 +13,10 @@ from visibility.accounts.store import Actor
 from visibility.derive.limits import Measure, measure
 from visibility.errors import UserError
 from visibility.queue import states
+from visibility.queue.review import RETURNED
 from visibility.queue.states import Move
 from visibility.queue.types import utcnow
-from visibility.queue.views import PostView
+from visibility.queue.views import CommentView, PostView
 from visibility.web.grant_words import Badge, Checker
 from visibility.web.i18n import Translate
 from visibility.workflow import Visibility
@@ -24,6 +25,7 @@ from visibility.workflow import Visibility
 ACTIONS: tuple[tuple[str, Move, Role], ...] = (
     ("edit", states.EDIT, Role.EDITOR),
     ("approve", states.APPROVE, Role.APPROVER),
+    ("return", states.RETURN, Role.APPROVER),
     ("schedule", states.SCHEDULE, Role.APPROVER),
     ("cancel", states.CANCEL, Role.APPROVER),
     ("retry", states.RETRY, Role.APPROVER),
@@ -44,9 +46,18 @@ class PostCard:
     actions: frozenset[str]
     links_to: str | None = None  # the website channel whose article this post carries
     badge: Badge | None = None  # what its grants require, for a post under a grant
+    trail: tuple[CommentView, ...] = ()  # its review comments, oldest first
 
     def may(self, action: str) -> bool:
         return action in self.actions
+
+    @property
+    def last_return(self) -> CommentView | None:
+        """The comment it was sent back with, while it waits for its author."""
+        if self.post.returned_at is None:
+            return None
+        returns = [c for c in self.trail if c.kind == RETURNED]
+        return returns[-1] if returns else None
 
     @property
     def input_value(self) -> str:
@@ -64,11 +75,15 @@ class PostCard:
 
 
 def allowed_actions(post: PostView, actor: Actor) -> frozenset[str]:
-    return frozenset(
+    names = {
         name
         for name, move, role in ACTIONS
         if move.allowed_from(post.status) and actor.role.allows(role)
-    )
+    }
+    # Not a move: a draft sent back goes back to the approvers (visibility.queue.review).
+    if post.status is states.PostStatus.DRAFT and post.returned_at is not None:
+        names.add("resubmit")
+    return frozenset(names)
 
 
 def free_slots(app: Visibility, post: PostView, count: int) -> tuple[datetime, ...]:
@@ -127,4 +142,5 @@ def card(
             None if post.link_post_id is None else app.store.get_post(post.link_post_id).channel
         ),
         badge=badge,
+        trail=tuple(app.store.comments(post.id)),
     )

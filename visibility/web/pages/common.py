@@ -31,6 +31,7 @@ from visibility.accounts.roles import Role
 from visibility.accounts.store import Actor
 from visibility.derive import LINK_PLACEHOLDER
 from visibility.errors import UserError
+from visibility.i18n import DEFAULT_LANGUAGE, format_number, format_time
 from visibility.web.deps import ADMIN, APPROVER, EDITOR, actor_of, app_of
 from visibility.web.errors import field_problems, status_of, summary
 from visibility.web.i18n import LANGUAGES, Translate, pick_language, translator
@@ -149,16 +150,23 @@ def audit(
 
 
 class Clock:
-    """Instants shown as wall time in the organisation's timezone."""
+    """Instants shown as wall time in the organisation's timezone, written the way the
+    reader's language writes dates (``3 dhj 2026, 15:05``); ``fmt`` for the forms'
+    machine formats."""
 
-    def __init__(self, timezone: str) -> None:
+    def __init__(self, timezone: str, language: str = DEFAULT_LANGUAGE) -> None:
         self.tz = ZoneInfo(timezone)
+        self.language = language
 
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.tz)
 
-    def __call__(self, instant: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        return "" if instant is None else self.local(instant).strftime(fmt)
+    def __call__(self, instant: datetime | None, fmt: str | None = None) -> str:
+        if instant is None:
+            return ""
+        if fmt is None:
+            return format_time(instant, self.language, self.tz)
+        return self.local(instant).strftime(fmt)
 
 
 def render(
@@ -184,7 +192,8 @@ def render(
         here=here(request),
         organisation=app.config.organisation.name,
         org_timezone=app.config.organisation.timezone,
-        when=Clock(app.config.organisation.timezone),
+        when=Clock(app.config.organisation.timezone, language),
+        number=lambda value: "" if value is None else format_number(value, language),
         can=(lambda role: actor is not None and actor.role.allows(role)),
         Role=Role,
         social_html=social_html,

@@ -49,7 +49,8 @@ def engagement(
     period = parse_period(first, last, app.config.organisation.timezone)
     report = build_report(app, period, channel=channel or None, grant=grant or None)
     over_time = news_chart = None
-    if not report.empty:
+    # Without a single reading the charts are empty frames: the page says why instead.
+    if any(c.reports_anything for c in report.channels):
         # reports.drawing escapes every text it puts in an SVG; nothing else is marked safe.
         over_time = Markup(  # noqa: S704
             charts.inline_svg(
@@ -80,6 +81,7 @@ def engagement(
         channels=[c.name for c in app.config.channels],
         grant=grant,
         grants=[g.name for g in app.store.grants()],
+        ages=app.settings.engagement_ages.replace(",", ", "),
         over_time=over_time,
         news_chart=news_chart,
         figures=FIGURES,

@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
-from visibility.errors import UserError
+from visibility.errors import NotFoundError, UserError
+from visibility.i18n import Translate, language_name
 from visibility.news.model import SourceFormat
 from visibility.queue.views import PostView
 from visibility.web.limits import limit_message, over_limit, too_large
@@ -20,6 +21,7 @@ from visibility.web.pages.common import (
     PageRoute,
     audit,
     flash,
+    language_of,
     render,
     see_other,
     translate_for,
@@ -204,4 +206,24 @@ def news_item(request: Request, app: App, actor: Editor, news_id: Id) -> Respons
         running=running,
         suggestions=app.suggest_grants(news),
         donors={g.name: g.donor_name for g in every},
+        source=source_words(app, news.source, translate_for(request)),
+        language_name=language_name(news.language, language_of(request)),
     )
+
+
+def source_words(app: Visibility, source: str, _: Translate) -> str:
+    """Where a news item came from, as staff say it (not ``web:drita``)."""
+    kind, _sep, who = source.partition(":")
+    if kind in ("web", "api") and who and "/" not in who:
+        try:
+            name = app.accounts.get_user(who).display_name
+        except NotFoundError:
+            name = who
+        if kind == "web":
+            return _("Added by {name} on the web", name=name)
+        return _("Added by {name} through the API", name=name)
+    if source in ("<stdin>", "<text>"):
+        return _("Added on the command line")
+    if source.startswith(("http://", "https://")):
+        return _("From {address}", address=source)
+    return _("From the file {name}", name=source.replace("\\", "/").rsplit("/", 1)[-1])

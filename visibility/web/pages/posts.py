@@ -23,6 +23,7 @@ from visibility.web.pages.common import (
     PageRoute,
     audit,
     flash,
+    language_of,
     safe_back,
     see_other,
     translate_for,
@@ -123,7 +124,7 @@ def schedule(
     else:
         post = app.schedule(post_id, mode=mode)
     audit(app, actor, "post.schedule", f"post {post_id}", str(post.scheduled_at))
-    clock = Clock(app.config.organisation.timezone)
+    clock = Clock(app.config.organisation.timezone, language_of(request))
     return _done(
         request,
         back,
