@@ -346,9 +346,11 @@ def test_content_is_escaped_on_every_page(web: TestClient, app: Visibility) -> N
         tags = Tags()
         tags.feed(html)
         assert [a for _, attrs in tags.seen for a, _ in attrs if a.startswith("on")] == [], path
-        assert [attrs for tag, attrs in tags.seen if tag == "script"] == [
-            [("src", "/static/app.js"), ("defer", None)]
-        ], path
+        scripts = [attrs for tag, attrs in tags.seen if tag == "script"]
+        assert scripts, path
+        for attrs in scripts:
+            assert dict(attrs).keys() == {"src", "defer"}, path
+            assert str(dict(attrs)["src"]).startswith("/static/"), path
         if path in ("/news", "/queue", "/calendar", "/admin/audit", f"/news/{news_id}"):
             assert "alert(2)" in html, path  # still there, as text
     item = web.get(f"/news/{news_id}").text

@@ -13,9 +13,34 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from visibility.i18n import translate
+
 
 class VisibilityError(Exception):
-    """Root of every error visibility raises deliberately."""
+    """Root of every error visibility raises deliberately.
+
+    The message is a catalogue id (an English format string marked with ``N_``)
+    and its parameters, so each reader gets it in their own language:
+    ``UserError(N_("Post {post} is not a draft."), post=7)``. ``str()`` is the
+    English text (logs, tests); :meth:`translated` is what a person reads.
+    A message built before this existed (an f-string) is its own id and stays
+    English until it is moved to an id.
+    """
+
+    def __init__(self, message: str = "", /, **params: object) -> None:
+        self.msgid = message
+        self.params = params
+        super().__init__(message.format(**params) if params else message)
+
+    def translated(self, language: str) -> str:
+        """The message in ``language`` (one of ``visibility.i18n.LANGUAGES``)."""
+        if not self.msgid:
+            return str(self)
+        values = {
+            k: v.translated(language) if isinstance(v, VisibilityError) else v
+            for k, v in self.params.items()
+        }
+        return translate(language, self.msgid, **values)
 
 
 class UserError(VisibilityError):
@@ -51,8 +76,8 @@ class ChannelError(VisibilityError):
 
     retryable: bool = False
 
-    def __init__(self, message: str, *, channel: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, channel: str | None = None, **params: object) -> None:
+        super().__init__(message, **params)
         self.channel = channel
 
 
@@ -84,8 +109,9 @@ class RetryableChannelError(ChannelError):
         channel: str | None = None,
         retry_after: datetime | None = None,
         reached: bool = True,
+        **params: object,
     ) -> None:
-        super().__init__(message, channel=channel)
+        super().__init__(message, channel=channel, **params)
         self.retry_after = retry_after
         self.reached = reached
 
